@@ -1,0 +1,62 @@
+"""Run the benchmark suite: ``python -m benchmarks run [--quick] [--only NAME ...] [--update-readme]``.
+
+Results (with machine information) go to ``benchmarks/results/<date>-<host>.json`` and ``.md``; targets are reported,
+never asserted. ``--update-readme`` copies each suite's table into README.md between its
+``<!-- results:NAME -->`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import SuiteResult, write_results
+
+SUITES = ("env_step", "bm25")
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def update_readme(results: list[SuiteResult], json_path: Path) -> None:
+    text = README.read_text()
+    for result in results:
+        pattern = re.compile(rf"(<!-- results:{result.name} -->\n).*?(\n<!-- /results:{result.name} -->)", re.DOTALL)
+        source = f"From `{json_path.relative_to(README.parent)}`:\n\n{result.table}"
+        text = pattern.sub(lambda m, body=source: m.group(1) + body + m.group(2), text)
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run benchmark suites")
+    run.add_argument("--quick", action="store_true", help="fewer repetitions (a few minutes on 2 cores)")
+    run.add_argument("--only", nargs="+", choices=SUITES, help="run only these suites")
+    run.add_argument("--update-readme", action="store_true", help="copy the tables into README.md")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    results = []
+    for name in args.only or SUITES:
+        print(f"running {name} ...", flush=True)
+        start = time.perf_counter()
+        result: SuiteResult = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
+        result.seconds = time.perf_counter() - start
+        print(result.table, flush=True)
+        for target in result.targets:
+            print(f"  {'ok ' if target.met else 'MISS'} {target.name}: {target.value:,.1f} (goal {target.goal:,.0f})")
+        results.append(result)
+    json_path, md_path = write_results(results, quick=args.quick)
+    print(f"wrote {json_path} and {md_path}")
+    if args.update_readme:
+        update_readme(results, json_path)
+        print(f"updated {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

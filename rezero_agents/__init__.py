@@ -1,0 +1,1 @@
+"""rezero_agents: policies and learners that train on rezero_env through the Gymnasium API only."""

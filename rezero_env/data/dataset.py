@@ -1,0 +1,119 @@
+"""``QADataset``: a corpus of documents plus the questions asked about it, with named splits."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rezero_env.types import Document, Task
+
+ALL_SPLIT = "all"
+
+
+@dataclass(frozen=True, eq=False)
+class QADataset:
+    """Documents to search and tasks to answer.
+
+    Attributes:
+        name: Human-readable name (shown in logs and episode files).
+        documents: The corpus, in index order.
+        tasks: Every task of the dataset.
+        splits: Split name → indices into ``tasks``. ``"all"`` is always present.
+
+    Datasets compare and hash by identity (they can hold millions of documents).
+
+    Raises:
+        ValueError: on duplicate document or task ids, a split index out of range, or a task whose supporting id is
+            not a document of the corpus.
+    """
+
+    name: str
+    documents: tuple[Document, ...]
+    tasks: tuple[Task, ...]
+    splits: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    _by_id: dict[str, Document] = field(init=False, repr=False, compare=False)
+    _task_by_id: dict[str, Task] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "documents", tuple(self.documents))
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        by_id = {doc.doc_id: doc for doc in self.documents}
+        if len(by_id) != len(self.documents):
+            raise ValueError(f"Dataset {self.name!r}: document ids are not unique")
+        task_by_id = {task.id: task for task in self.tasks}
+        if len(task_by_id) != len(self.tasks):
+            raise ValueError(f"Dataset {self.name!r}: task ids are not unique")
+        for task in self.tasks:
+            missing = [doc_id for doc_id in task.supporting_ids if doc_id not in by_id]
+            if missing:
+                raise ValueError(f"Dataset {self.name!r}: task {task.id!r} cites unknown document ids {missing}")
+        splits = {name: tuple(int(i) for i in indices) for name, indices in self.splits.items()}
+        splits.setdefault(ALL_SPLIT, tuple(range(len(self.tasks))))
+        for split_name, indices in splits.items():
+            if any(not 0 <= i < len(self.tasks) for i in indices):
+                raise ValueError(f"Dataset {self.name!r}: split {split_name!r} has an index out of range")
+        object.__setattr__(self, "splits", splits)
+        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_task_by_id", task_by_id)
+
+    def document(self, doc_id: str) -> Document:
+        """The document with id ``doc_id`` (KeyError naming the dataset when there is none)."""
+        try:
+            return self._by_id[doc_id]
+        except KeyError:
+            raise KeyError(f"Dataset {self.name!r} has no document with id {doc_id!r}") from None
+
+    def task(self, task_id: str) -> Task:
+        """The task with id ``task_id`` (KeyError naming the dataset when there is none)."""
+        try:
+            return self._task_by_id[task_id]
+        except KeyError:
+            raise KeyError(f"Dataset {self.name!r} has no task with id {task_id!r}") from None
+
+    def split(self, name: str) -> tuple[Task, ...]:
+        """The tasks of split ``name`` (ValueError listing the available splits when unknown)."""
+        if name not in self.splits:
+            raise ValueError(f"Dataset {self.name!r} has no split {name!r}; available: {sorted(self.splits)}")
+        return tuple(self.tasks[i] for i in self.splits[name])
+
+    @property
+    def fingerprint(self) -> str:
+        """A SHA-256 over the documents' ids, titles and texts: equal corpora have equal fingerprints."""
+        digest = hashlib.sha256()
+        for doc in self.documents:
+            for part in (doc.doc_id, doc.title or "", doc.text):
+                digest.update(part.encode("utf-8", "surrogatepass"))
+                digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+def train_test_indices(n: int, test_size: float = 0.1, seed: int = 42) -> dict[str, tuple[int, ...]]:
+    """Split ``n`` items exactly as ``datasets.Dataset.train_test_split(test_size=test_size, seed=seed)`` does.
+
+    The test part is the first ``ceil(test_size * n)`` entries of ``np.random.default_rng(seed).permutation(n)``
+    and the train part the rest, in permutation order. With fewer than two items only the ``"all"`` split exists.
+
+    Example:
+        >>> {name: len(indices) for name, indices in train_test_indices(318).items()}
+        {'train': 286, 'test': 32}
+    """
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
+    n_test = math.ceil(test_size * n)
+    if n - n_test < 1:
+        return {}
+    permutation = np.random.default_rng(seed).permutation(n)
+    return {"train": tuple(permutation[n_test:].tolist()), "test": tuple(permutation[:n_test].tolist())}
+
+
+def split_by_field(field_values: Sequence[str | None]) -> dict[str, tuple[int, ...]]:
+    """Splits from a per-task split name (``None`` entries belong to no named split)."""
+    splits: dict[str, list[int]] = {}
+    for index, value in enumerate(field_values):
+        if value is not None:
+            splits.setdefault(value, []).append(index)
+    return {name: tuple(indices) for name, indices in splits.items()}

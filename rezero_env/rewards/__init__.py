@@ -1,0 +1,47 @@
+"""Reward terms as composable Gymnasium wrappers, their pure scoring functions, judges and presets.
+
+Each term is one wrapper (``CorrectnessReward``, ``FormatReward``, …) that, when an episode ends, adds
+``weight * value`` to the reward and records ``value`` in ``info["reward_terms"][name]``. The scoring functions
+(``format_reward(messages)``, …) are plain callables on a transcript, usable by any trainer.
+"""
+
+from rezero_env.rewards.base import RewardTerm
+from rezero_env.rewards.correctness import (
+    CorrectnessReward,
+    ExactMatchReward,
+    correctness_reward,
+    exact_match_reward,
+)
+from rezero_env.rewards.em_chunk import EmChunkReward, em_chunk_reward
+from rezero_env.rewards.format import FormatReward, format_reward
+from rezero_env.rewards.judge import EMF1Judge, Judge, default_judge, exact_match, normalize_answer, token_f1
+from rezero_env.rewards.presets import REWARD_PRESETS, apply_reward_preset
+from rezero_env.rewards.retry import RetryReward, retry_reward
+from rezero_env.rewards.search_diversity import SearchDiversityReward, search_diversity_reward
+from rezero_env.rewards.search_strategy import SearchStrategyReward, search_strategy_reward
+
+__all__ = [
+    "REWARD_PRESETS",
+    "CorrectnessReward",
+    "EMF1Judge",
+    "EmChunkReward",
+    "ExactMatchReward",
+    "FormatReward",
+    "Judge",
+    "RetryReward",
+    "RewardTerm",
+    "SearchDiversityReward",
+    "SearchStrategyReward",
+    "apply_reward_preset",
+    "correctness_reward",
+    "default_judge",
+    "em_chunk_reward",
+    "exact_match",
+    "exact_match_reward",
+    "format_reward",
+    "normalize_answer",
+    "retry_reward",
+    "search_diversity_reward",
+    "search_strategy_reward",
+    "token_f1",
+]

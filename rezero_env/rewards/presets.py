@@ -1,0 +1,49 @@
+"""Named compositions of reward wrappers: ``"rezero"`` (ReZero's six terms and weights), ``"em"`` and ``"none"``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from rezero_env.rewards.base import RewardTerm
+from rezero_env.rewards.correctness import CorrectnessReward, ExactMatchReward
+from rezero_env.rewards.em_chunk import EmChunkReward
+from rezero_env.rewards.format import FormatReward
+from rezero_env.rewards.judge import Judge
+from rezero_env.rewards.retry import RetryReward
+from rezero_env.rewards.search_diversity import SearchDiversityReward
+from rezero_env.rewards.search_strategy import SearchStrategyReward
+
+#: Preset name → (wrapper class, weight) pairs, applied innermost first.
+REWARD_PRESETS: dict[str, tuple[tuple[type[RewardTerm], float], ...]] = {
+    "rezero": (
+        (CorrectnessReward, 4.0),
+        (FormatReward, 2.0),
+        (RetryReward, 1.0),
+        (EmChunkReward, 1.0),
+        (SearchStrategyReward, 1.0),
+        (SearchDiversityReward, 1.0),
+    ),
+    "em": ((ExactMatchReward, 1.0),),
+    "none": (),
+}
+
+
+def apply_reward_preset(
+    env: gym.Env[str, str], preset: str = "rezero", judge: Judge | None = None
+) -> gym.Env[str, str]:
+    """Wrap ``env`` with the reward terms of ``preset``; ``judge`` replaces the correctness judge.
+
+    Example:
+        >>> import gymnasium as gym, rezero_env
+        >>> env = apply_reward_preset(gym.make("SearchQA-v0", reward="none"), "em")
+        >>> type(env).__name__
+        'ExactMatchReward'
+    """
+    if preset not in REWARD_PRESETS:
+        raise ValueError(f"Unknown reward preset {preset!r}; choose one of {sorted(REWARD_PRESETS)}")
+    for wrapper, weight in REWARD_PRESETS[preset]:
+        if wrapper is CorrectnessReward:
+            env = CorrectnessReward(env, weight=weight, judge=judge)
+        else:
+            env = wrapper(env, weight=weight)
+    return env

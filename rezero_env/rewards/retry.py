@@ -1,0 +1,45 @@
+"""ReZero's retry term: reward searching more than once — but only when the episode ends with an answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rezero_env.protocol import count_tag, has_tag
+from rezero_env.rewards.base import RewardTerm, assistant_contents
+from rezero_env.types import Message, Task
+
+
+def retry_reward(messages: Sequence[Message]) -> float:
+    """``min(1, 0.2 + 0.15 * min(n, 5))`` for ``n`` searches over all assistant messages, halved if one message holds
+    more than one search, rounded to 3 decimals; 0 without searches or when the last assistant message has no
+    ``<answer>…</answer>``.
+
+    Example:
+        >>> search = {"role": "assistant", "content": "<think>t</think><search>q</search>"}
+        >>> info = {"role": "user", "content": "<information>r</information>"}
+        >>> answer = {"role": "assistant", "content": "<think>t</think><answer>a</answer>"}
+        >>> retry_reward([search, info, answer]), retry_reward([search, info, search, info, answer])
+        (0.35, 0.5)
+        >>> retry_reward([search, info])  # no final answer
+        0.0
+    """
+    contents = assistant_contents(messages)
+    if not contents or not has_tag(contents[-1], "answer"):
+        return 0.0
+    counts = [count_tag(content, "search") for content in contents]
+    total = sum(counts)
+    if total == 0:
+        return 0.0
+    value = min(1.0, 0.2 + 0.15 * min(total, 5))
+    if max(counts) > 1:
+        value /= 2
+    return round(value, 3)
+
+
+class RetryReward(RewardTerm):
+    """Wrapper adding :func:`retry_reward` (ReZero weight 1)."""
+
+    name = "retry"
+
+    def score(self, messages: Sequence[Message], task: Task) -> float:
+        return retry_reward(messages)

@@ -1,0 +1,112 @@
+"""BM25 keyword search over an in-memory corpus (bm25s by default, rank-bm25 as an alternative backend)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from rezero_env.types import Document, SearchResult
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["bm25s", "rank_bm25"]
+BACKENDS: tuple[Backend, ...] = ("bm25s", "rank_bm25")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lowercase word tokens (two or more word characters) without English stopwords, as both backends see them."""
+    bm25s = _import_bm25s()
+
+    tokens: list[list[str]] = bm25s.tokenize(list(texts), stopwords="en", return_ids=False, show_progress=False)
+    return tokens
+
+
+class BM25Search:
+    """Okapi BM25 over ``documents``; implements :class:`~rezero_env.search.base.SearchEngine`.
+
+    Documents sharing no word with the query are never returned, so a query of stopwords or unknown words gives an
+    empty list. Ties are broken by corpus order, so results are deterministic.
+
+    Args:
+        documents: The corpus (titles are indexed together with the text).
+        backend: ``"bm25s"`` (fast, sparse; default) or ``"rank_bm25"`` (the classic pure-Python implementation).
+        k1: BM25 term-frequency saturation.
+        b: BM25 length normalisation.
+
+    Example:
+        >>> engine = BM25Search([Document("a", "The Amber Astrolabe is kept in Velmora."), Document("b", "Cats purr.")])
+        >>> [(r.doc_id, round(r.score, 3)) for r in engine.search("Where is the Amber Astrolabe kept?", k=3)]
+        [('a', 0.723)]
+    """
+
+    def __init__(
+        self, documents: Sequence[Document], backend: Backend = "bm25s", k1: float = 1.5, b: float = 0.75
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of {BACKENDS}")
+        if len(documents) == 0:
+            raise ValueError("Cannot build a BM25 index over an empty corpus (0 documents)")
+        self.documents = tuple(documents)
+        self.backend = backend
+        corpus_tokens = tokenize([_indexed_text(doc) for doc in self.documents])
+        if not any(corpus_tokens):
+            raise ValueError("Cannot build a BM25 index: no document contains an indexable word")
+        self._index: Any
+        if backend == "bm25s":
+            self._index = _import_bm25s().BM25(k1=k1, b=b)
+            self._index.index(corpus_tokens, show_progress=False)
+        else:
+            from rank_bm25 import BM25Okapi
+
+            self._index = BM25Okapi(corpus_tokens, k1=k1, b=b)
+        logger.debug("Indexed %d documents with %s", len(self.documents), backend)
+
+    def search(self, query: str, k: int) -> list[SearchResult]:
+        """Return at most ``k`` documents sharing words with ``query``, best first."""
+        return self._rank(tokenize([query])[0], k)
+
+    def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]:
+        """Return :meth:`search` results for each query, in order."""
+        return [self._rank(tokens, k) for tokens in tokenize(queries)]
+
+    def _rank(self, query_tokens: list[str], k: int) -> list[SearchResult]:
+        if k < 1 or not query_tokens:
+            return []
+        scores = np.asarray(self._index.get_scores(query_tokens), dtype=np.float64)
+        matched = self._matched(query_tokens, scores)
+        scores[~matched] = -np.inf
+        k = min(k, int(matched.sum()))
+        if k == 0:
+            return []
+        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        ranked = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [self._result(i, float(scores[i])) for i in ranked]
+
+    def _matched(self, query_tokens: list[str], scores: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Which documents share a word with the query. bm25s's idf is always positive, so a positive score says
+        it; rank-bm25's classic idf is zero or tiny for words in half the corpus, so look at the term counts."""
+        if self.backend == "bm25s":
+            return scores > 0
+        words = set(query_tokens)
+        return np.fromiter((not words.isdisjoint(counts) for counts in self._index.doc_freqs), dtype=bool)
+
+    def _result(self, index: int, score: float) -> SearchResult:
+        doc = self.documents[index]
+        return SearchResult(doc_id=doc.doc_id, text=doc.text, score=score, title=doc.title)
+
+
+def _import_bm25s() -> Any:
+    """Import bm25s, undoing the DEBUG level it sets on its own logger so the application's logging config decides."""
+    import bm25s
+
+    bm25s_logger = logging.getLogger("bm25s")
+    if bm25s_logger.level == logging.DEBUG:
+        bm25s_logger.setLevel(logging.NOTSET)
+    return bm25s
+
+
+def _indexed_text(doc: Document) -> str:
+    return f"{doc.title}\n{doc.text}" if doc.title else doc.text

@@ -1,0 +1,28 @@
+"""Small versions of the benchmarks, so that `python -m benchmarks run` keeps working (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import bm25, env_step
+from benchmarks.common import SuiteResult, Target, write_results
+
+
+def test_env_step_measures_small_corpus() -> None:
+    row = env_step.measure(2_000, steps=30)
+    assert row["docs"] == 2_000 and row["env_steps_per_s"] > 0 and 0 <= row["env_overhead_share"] <= 1
+
+
+def test_bm25_measures_small_corpus() -> None:
+    row = bm25.measure(2_000, n_fast=5, n_slow=3)
+    assert row["speedup"] > 0 and 0 <= row["top5_agreement"] <= 1
+
+
+def test_results_files_carry_machine_info(tmp_path: Path) -> None:
+    result = SuiteResult("demo", {"x": 1}, [Target("speed", 5.0, 10.0)], "| a |\n|---|\n| 1 |")
+    json_path, md_path = write_results([result], quick=True, output_dir=tmp_path)
+    payload = json.loads(json_path.read_text())
+    assert payload["machine"]["cores"] and payload["machine"]["versions"]["gymnasium"]
+    assert payload["suites"]["demo"]["targets"][0]["met"] is False
+    assert "| speed | 5.0 | ≥ 10 | NO |" in md_path.read_text()

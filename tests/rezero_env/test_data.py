@@ -1,0 +1,218 @@
+"""Datasets: the synthetic world, ReZero's format, rezero's JSONL format, text folders and name resolution."""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+from rezero_env.data import DataFormatError, load_dataset, train_test_indices
+from rezero_env.data.native import load_native, write_native
+from rezero_env.data.rezero_format import load_rezero
+from rezero_env.data.synthetic import WorldConfig, default_world, generate_world
+from rezero_env.data.text_folder import chunk_text, load_text_folder
+from rezero_env.rewards.judge import normalize_answer
+from tests.conftest import REPO_ROOT
+
+SMALL = WorldConfig(
+    seed=5,
+    n_places=12,
+    n_organisations=10,
+    n_people=40,
+    n_twins=8,
+    n_artefacts=15,
+    n_single_hop=30,
+    n_two_hop=30,
+    n_distractor=10,
+)
+
+
+def test_synthetic_world_is_deterministic_per_seed() -> None:
+    first, second = generate_world(SMALL), generate_world(SMALL)
+    assert first.documents == second.documents and first.tasks == second.tasks and first.splits == second.splits
+    other = generate_world(WorldConfig(**{**SMALL.__dict__, "seed": 6}))
+    assert other.documents != first.documents
+
+
+def test_default_world_shape() -> None:
+    world = default_world()
+    assert 2000 <= len(world.documents) <= 5000
+    levels = collections.Counter(task.meta["level"] for task in world.tasks)
+    assert levels == {"single-hop": 700, "two-hop": 600, "distractor": 300}
+    assert len(world.split("test")) == 160 and len(world.split("train")) == 1440
+    assert not set(world.splits["train"]) & set(world.splits["test"])
+
+
+def test_every_answer_is_in_its_last_supporting_paragraph() -> None:
+    world = default_world()
+    for task in world.tasks:
+        assert task.answers[0] in world.document(task.supporting_ids[-1]).text, task
+    two_hop = [task for task in world.tasks if task.meta["level"] == "two-hop"]
+    assert all(len(task.supporting_ids) == 2 and len(set(task.supporting_ids)) == 2 for task in two_hop)
+
+
+def test_distractor_questions_have_a_near_twin_in_the_corpus() -> None:
+    world = default_world()
+    titles = {doc.title for doc in world.documents if doc.title}
+    for task in (t for t in world.tasks if t.meta["level"] == "distractor"):
+        name = world.document(task.supporting_ids[-1]).title
+        assert name is not None
+        twins = [t for t in titles if t != name and abs(len(t) - len(name)) <= 1 and _one_edit_apart(t, name)]
+        assert twins, name
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def test_questions_are_unique_and_answers_not_trivial() -> None:
+    world = default_world()
+    assert len({task.question for task in world.tasks}) == len(world.tasks)
+    assert all(normalize_answer(task.answers[0]) for task in world.tasks)
+
+
+def test_committed_default_data_matches_the_generator() -> None:
+    committed = load_native(REPO_ROOT / "data" / "synthetic-world")
+    world = default_world()
+    assert committed.documents == world.documents
+    assert committed.tasks == world.tasks
+    assert {k: set(v) for k, v in committed.splits.items()} == {k: set(v) for k, v in world.splits.items()}
+
+
+def test_native_round_trip(tmp_path: Path) -> None:
+    world = generate_world(SMALL)
+    write_native(world, tmp_path)
+    loaded = load_dataset(tmp_path)
+    assert loaded.documents == world.documents and loaded.tasks == world.tasks
+
+
+def test_split_matches_datasets_train_test_split() -> None:
+    datasets = pytest.importorskip("datasets")
+    for n in (10, 318, 1600):
+        ours = train_test_indices(n, test_size=0.1, seed=42)
+        theirs = datasets.Dataset.from_dict({"i": list(range(n))}).train_test_split(test_size=0.1, seed=42)
+        assert list(ours["train"]) == theirs["train"]["i"]
+        assert list(ours["test"]) == theirs["test"]["i"]
+    assert train_test_indices(1) == {}
+
+
+def test_rezero_apollo_loads_with_rezero_split(apollo_dir: Path) -> None:
+    dataset = load_rezero(apollo_dir)
+    assert len(dataset.documents) == 341 and len(dataset.tasks) == 318
+    assert len(dataset.split("train")) == 286 and len(dataset.split("test")) == 32
+    lines = [json.loads(line) for line in (apollo_dir / "questions.jsonl").read_text().splitlines()]
+    first_test = lines[dataset.splits["test"][0]]
+    assert dataset.split("test")[0].question == first_test["question"]
+    for task in dataset.tasks:
+        chunk = dataset.document(task.supporting_ids[0]).text
+        assert all(paragraph in chunk for paragraph in task.meta["supporting_paragraphs"])
+
+
+def test_rezero_apollo_by_name(apollo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REZERO_DATA_DIR", str(apollo_dir.parent))
+    assert len(load_dataset("rezero-apollo").tasks) == 318
+
+
+def test_chunk_text_packs_paragraphs_and_tracks_headings() -> None:
+    text = "# Title\n\nOne.\n\nTwo.\n\n## Part B\n\n" + "word " * 50
+    chunks = chunk_text(text, max_chars=60)
+    assert chunks[0] == ("Title", "# Title\n\nOne.\n\nTwo.")
+    assert all(len(chunk) <= 60 for _, chunk in chunks)
+    assert chunks[-1][0] == "Part B"
+    assert " ".join(chunk for _, chunk in chunks[1:]).split() == ["##", "Part", "B", *["word"] * 50]
+
+
+def test_text_folder_dataset(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "ships.md").write_text("# Ships\n\nThe Aurora was built in 1821.\n\nIt sank in 1850.\n")
+    (tmp_path / "people.txt").write_text("Mira Kell captained the Aurora.")
+    questions = [
+        {"question": "When was the Aurora built?", "answer": "1821", "supporting_paragraphs": ["built in 1821"]},
+        {"question": "Who captained the Aurora?", "answers": ["Mira Kell"], "supporting_ids": ["people.txt#0"]},
+    ]
+    (tmp_path / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
+    dataset = load_text_folder(tmp_path)
+    assert [doc.doc_id for doc in dataset.documents] == ["notes/ships.md#0", "people.txt#0"]
+    assert dataset.tasks[0].supporting_ids == ("notes/ships.md#0",)
+    assert dataset.documents[0].title == "Ships"
+    assert set(dataset.splits) == {"all", "train", "test"}
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        (['{"question": "q", "answers": ["a"]}', "{not json"], r"questions.jsonl:2: not valid JSON"),
+        (['{"answers": ["a"]}'], r"questions.jsonl:1: missing field 'question'"),
+        (['{"question": "q"}'], r"questions.jsonl:1: missing field 'answers'"),
+        (['{"question": "q", "answers": []}'], r"questions.jsonl:1: field 'answers' is empty"),
+        (['{"question": "q", "answers": 3}'], r"questions.jsonl:1: field 'answers' should be list or str"),
+        (['["a list"]'], r"questions.jsonl:1: expected a JSON object"),
+    ],
+)
+def test_bad_native_files_name_file_line_and_field(tmp_path: Path, questions: list[str], message: str) -> None:
+    write_lines(tmp_path / "corpus.jsonl", ['{"id": "d1", "text": "hello"}'])
+    write_lines(tmp_path / "questions.jsonl", questions)
+    with pytest.raises(DataFormatError, match=message):
+        load_native(tmp_path)
+
+
+def test_unknown_supporting_id_is_reported(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", ['{"id": "d1", "text": "hello"}'])
+    write_lines(
+        tmp_path / "questions.jsonl", ['{"id": "q", "question": "q", "answers": ["a"], "supporting_ids": ["d9"]}']
+    )
+    with pytest.raises(ValueError, match=r"task 'q' cites unknown document ids \['d9'\]"):
+        load_native(tmp_path)
+
+
+def test_bad_rezero_files(tmp_path: Path) -> None:
+    write_lines(tmp_path / "chunks.csv", ["chunk,content", "1,hello"])
+    write_lines(tmp_path / "questions.jsonl", [])
+    with pytest.raises(DataFormatError, match=r"chunks.csv:1: header lacks the column\(s\) \['chunk_id'\]"):
+        load_rezero(tmp_path)
+
+
+def test_load_dataset_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no-such-dataset"):
+        load_dataset("no-such-dataset")
+    with pytest.raises(DataFormatError, match="not a dataset folder"):
+        load_dataset(tmp_path)
+    with pytest.raises(ValueError, match="Bad dataset_options"):
+        load_dataset("synthetic", {"n_people": 50, "colour": "blue"})
+    write_lines(tmp_path / "corpus.jsonl", [])
+    write_lines(tmp_path / "questions.jsonl", ['{"question": "q", "answers": ["a"]}'])
+    empty_corpus = load_dataset(tmp_path)
+    assert empty_corpus.documents == () and len(empty_corpus.tasks) == 1
+    with pytest.raises(ValueError, match="empty corpus"):
+        gym.make("SearchQA-v0", dataset=empty_corpus, split="all")
+    with pytest.raises(ValueError, match="has no split 'train'"):  # one question cannot be split
+        gym.make("SearchQA-v0", dataset=empty_corpus)
+
+
+def test_synthetic_options_build_another_world() -> None:
+    small = load_dataset(
+        "synthetic",
+        {
+            "seed": 5,
+            "n_places": 12,
+            "n_organisations": 10,
+            "n_people": 40,
+            "n_twins": 8,
+            "n_artefacts": 15,
+            "n_single_hop": 30,
+            "n_two_hop": 30,
+            "n_distractor": 10,
+        },
+    )
+    assert len(small.tasks) == 70

@@ -1,0 +1,167 @@
+"""ReZero's six reward rules on hand-written transcripts (rules: ../shared/notes/rezero-rewards.md)."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from rezero_env.rewards import (
+    correctness_reward,
+    em_chunk_reward,
+    exact_match_reward,
+    format_reward,
+    retry_reward,
+    search_diversity_reward,
+    search_strategy_reward,
+)
+from rezero_env.types import Message
+
+
+def assistant(content: str) -> Message:
+    return {"role": "assistant", "content": content}
+
+
+def info(content: str) -> Message:
+    return {"role": "user", "content": f"<information>{content}</information>"}
+
+
+PROMPT: list[Message] = [
+    {"role": "system", "content": "You are a research assistant."},
+    {"role": "user", "content": "Who founded x?"},
+]
+SEARCH = assistant("<think>I should look this up.</think>\n<search>who founded x</search>")
+INFO = info("Doc 1: x was founded by Y.")
+ANSWER = assistant("<think>Based on the information, the answer is clear.</think>\n<answer>Y</answer>")
+RETRY = assistant(
+    "<think>According to the results I need another angle.</think>\n<search>history founder origin</search>"
+)
+EXAMPLE_1 = [*PROMPT, SEARCH, INFO, ANSWER]
+EXAMPLE_2 = [*PROMPT, SEARCH, INFO, RETRY, info("more"), ANSWER]
+
+
+def test_worked_example_1() -> None:
+    assert format_reward(EXAMPLE_1) == 1.0
+    assert retry_reward(EXAMPLE_1) == 0.35
+    assert search_strategy_reward(EXAMPLE_1) == 0.6
+    assert search_diversity_reward(EXAMPLE_1) == 0.2
+    assert correctness_reward(EXAMPLE_1, ["Y"]) == 1.0
+    assert em_chunk_reward(EXAMPLE_1, "x was founded by Y.") == 1.0
+
+
+def test_worked_example_2() -> None:
+    assert format_reward(EXAMPLE_2) == 1.0
+    assert retry_reward(EXAMPLE_2) == 0.5
+    assert search_strategy_reward(EXAMPLE_2) == 0.8
+    assert search_diversity_reward(EXAMPLE_2) == pytest.approx(0.5714, abs=1e-4)
+
+
+def test_correctness_rule() -> None:
+    assert correctness_reward(EXAMPLE_1, ["y"]) == 1.0
+    assert correctness_reward(EXAMPLE_1, ["Z"]) == 0.0
+    assert correctness_reward([*PROMPT, SEARCH, INFO], ["Y"]) == 0.0  # last message is not the assistant's
+    assert correctness_reward([*PROMPT, assistant("<think>t</think>Y")], ["Y"]) == 0.0  # no answer tag
+    with_search = assistant("<think>t</think><search>q</search><answer>Y</answer>")
+    assert correctness_reward([*PROMPT, with_search], ["Y"]) == 0.0
+    with_info = assistant("<answer>Y</answer><information>Y</information>")
+    assert correctness_reward([*PROMPT, with_info], ["Y"]) == 0.0
+    assert correctness_reward(EXAMPLE_1, ["Y"], judge=lambda p, a: 0.5) == 0.5
+    assert correctness_reward(EXAMPLE_1, ["Y"], judge=lambda p, a: 7.0) == 1.0  # clipped to [0, 1]
+    assert correctness_reward([], ["Y"]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("<think>a</think>\n<search>q</search>", 1.0),
+        ("<think>a</think><answer>Y</answer>  \n", 1.0),
+        ("<search>q</search>", 0.0),  # no think
+        ("**<think>**a**</think>**<answer>Y</answer>", 0.0),  # bold-wrapped tag
+        ("<think>a</think>_<answer>_Y</answer>", 0.0),  # italic-wrapped tag
+        ("<think>a</think><answer>Y</answer><answer>Z</answer>", 0.0),  # two answers
+        ("<think>a</think><search>q</search><answer>Y</answer>", 0.0),  # search and answer
+        ("<think>a</think><search>q</search><think>b</think><search>r</search>", 0.0),  # a think after the search
+        ("<think>a</think><answer>Y</answer> and more words", 0.0),  # does not end with a tag
+        ("<think>a</think><information>r</information><search>q</search>", 0.0),  # information block
+        ("<think>a</think><Info>r</Info><search>q</search>", 0.0),
+        ("<think>a</think>", 0.0),  # neither answer nor search
+        ("", 0.0),
+    ],
+)
+def test_format_rule(content: str, expected: float) -> None:
+    assert format_reward([*PROMPT, assistant(content)]) == expected
+
+
+def test_format_looks_at_last_assistant_message_only() -> None:
+    assert format_reward([*PROMPT, assistant("junk"), INFO, ANSWER]) == 1.0
+    assert format_reward([*PROMPT, SEARCH, INFO, assistant("junk")]) == 0.0
+    assert format_reward(PROMPT) == 0.0
+
+
+@pytest.mark.parametrize(("searches", "expected"), [(0, 0.0), (1, 0.35), (2, 0.5), (3, 0.65), (5, 0.95), (7, 0.95)])
+def test_retry_rule_counts_searches(searches: int, expected: float) -> None:
+    assert retry_reward([*PROMPT, *[SEARCH, INFO] * searches, ANSWER]) == expected
+
+
+def test_retry_rule_halves_and_needs_an_answer() -> None:
+    double = assistant("<think>t</think><search>a</search><search>b</search>")
+    assert retry_reward([*PROMPT, double, INFO, SEARCH, INFO, ANSWER]) == 0.325  # 3 searches, halved
+    assert retry_reward([*PROMPT, SEARCH, INFO, SEARCH, INFO]) == 0.0  # no final answer
+    assert retry_reward(PROMPT) == 0.0
+
+
+def test_em_chunk_rule() -> None:
+    paragraph = "x was founded by Y."
+    assert em_chunk_reward([*PROMPT, SEARCH, INFO], paragraph) == 1.0
+    assert em_chunk_reward([*PROMPT, SEARCH, info("something else")], paragraph) == 0.0
+    assert em_chunk_reward([*PROMPT, assistant(f"<information>{paragraph}</information>")], paragraph) == 0.0
+    tool = {"role": "tool", "content": f"  <information>{paragraph}</information>"}
+    assert em_chunk_reward([*PROMPT, tool], paragraph) == 1.0
+    not_information = {"role": "user", "content": f"Note: {paragraph}"}
+    assert em_chunk_reward([*PROMPT, not_information], paragraph) == 0.0
+    assert em_chunk_reward([*PROMPT, SEARCH, INFO], "") == 0.0
+
+
+def test_search_strategy_rule() -> None:
+    assert search_strategy_reward([*PROMPT, SEARCH]) == 0.2  # initial only
+    analysed_search = assistant("<think>The results show nothing useful.</think><search>q2</search>")
+    three_rounds = [*PROMPT, SEARCH, INFO, analysed_search, INFO, analysed_search, INFO, analysed_search, INFO, ANSWER]
+    assert search_strategy_reward(three_rounds) == 1.0  # the middle part is capped at 0.4
+    # Information holding "<" or ">" does not count as information, and resets the state.
+    bracketed = {"role": "user", "content": "<information>a < b</information>"}
+    assert search_strategy_reward([*PROMPT, SEARCH, bracketed, analysed_search, INFO, ANSWER]) == 0.6
+    # Any other non-assistant message resets the after-information state.
+    note = {"role": "user", "content": "note"}
+    assert search_strategy_reward([*PROMPT, SEARCH, INFO, note, analysed_search, INFO, ANSWER]) == 0.6
+    # An answer without an analysing think is not final.
+    assert search_strategy_reward([*PROMPT, SEARCH, INFO, assistant("<think>ok</think><answer>Y</answer>")]) == 0.2
+
+
+def _search(query: str) -> Message:
+    return assistant(f"<think>t</think><search>{query}</search>")
+
+
+def test_search_diversity_rule() -> None:
+    assert search_diversity_reward(PROMPT) == 0.0
+    assert search_diversity_reward([*PROMPT, _search("a query")]) == 0.2
+    ratio = difflib.SequenceMatcher(None, "who founded x", "history founder origin").ratio()
+    assert search_diversity_reward(EXAMPLE_2) == pytest.approx(0.4 + 0.4 * (1 - ratio))
+    # A duplicate: one unique query, no diversity, a 0.2 penalty.
+    assert search_diversity_reward([*PROMPT, _search("who founded x"), _search("Who founded X?")]) == 0.0
+    # A similar pair (ratio in (0.8, 1)) costs 0.1.
+    similar = difflib.SequenceMatcher(None, "who founded x", "who founded xy").ratio()
+    assert 0.8 < similar < 1
+    assert search_diversity_reward([*PROMPT, _search("who founded x"), _search("who founded xy")]) == pytest.approx(
+        0.4 + 0.4 * (1 - similar) - 0.1
+    )
+    # Operators: similarity scaled by max(0.3, 1 - 0.2 * |ops_a ^ ops_b|), and a bonus.
+    plain = difflib.SequenceMatcher(None, "apollo", "apollo 13 oxygen").ratio()
+    expected = 0.4 + 0.4 * (1 - 0.8 * plain) + (0.05 * 1 + 0.05 * 0.5)
+    queries = [*PROMPT, _search("apollo site:nasa.gov"), _search("Apollo 13 oxygen")]
+    assert search_diversity_reward(queries) == pytest.approx(expected)
+
+
+def test_exact_match_reward() -> None:
+    assert exact_match_reward(EXAMPLE_1, ["Y"]) == 1.0
+    assert exact_match_reward(EXAMPLE_1, ["Z"]) == 0.0
+    assert exact_match_reward(PROMPT, ["Y"]) == 0.0
