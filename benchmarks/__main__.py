@@ -24,8 +24,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def update_readme(results: list[SuiteResult], json_path: Path) -> None:
     text = README.read_text()
     for result in results:
-        pattern = re.compile(rf"(<!-- results:{result.name} -->\n).*?(\n<!-- /results:{result.name} -->)", re.DOTALL)
-        source = f"From `{json_path.relative_to(README.parent)}`:\n\n{result.table}"
+        pattern = re.compile(rf"(<!-- results:{result.name} -->\n).*?(<!-- /results:{result.name} -->)", re.DOTALL)
+        source = f"From `{json_path.relative_to(README.parent)}`:\n\n{result.table}\n"
         text = pattern.sub(lambda m, body=source: m.group(1) + body + m.group(2), text)
     README.write_text(text)
 
