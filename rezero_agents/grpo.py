@@ -1,0 +1,562 @@
+"""GRPO on SearchQA-v0, readable top to bottom.
+
+One step:
+1. draw ``questions_per_step`` training questions and pin each to ``num_generations`` environments
+   (``reset(options={"task_index": i})``);
+2. play the episodes in lock-step with batched generation (:func:`~rezero_agents.rollout.collect_episodes`), which
+   records each episode's tokens and a loss mask that is 1 only on tokens the policy sampled;
+3. advantages: each reward minus its group's mean, divided by the group's std (or not: Dr. GRPO); groups whose
+   rewards are all equal carry no signal and are counted;
+4. loss per sampled token: ``-min(ratio·A, clip(ratio, 1-ε, 1+ε_high)·A) + β·KL(π‖π_ref)`` with the k3 estimator,
+   averaged over the step's tokens (or per episode);
+5. gradients accumulate over micro-batches, are clipped to ``max_grad_norm`` and applied with AdamW.
+
+Every step writes TensorBoard scalars and the episodes to ``episodes.jsonl``; checkpoints hold the trainable
+weights, optimizer, scheduler, RNG states and step, so ``resume`` continues exactly. Under ``accelerate launch``
+each process plays a share of the questions and DDP averages the gradients.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+import rezero_env  # noqa: F401  (registers the environment ids)
+from rezero_agents.chat import ChatFormatter
+from rezero_agents.episode_log import EpisodeLogWriter, episode_record
+from rezero_agents.evaluation import evaluate_policy, summarize
+from rezero_agents.grpo_config import GRPOConfig
+from rezero_agents.models import load_model, load_tokenizer, resolve_model
+from rezero_agents.policy import Policy, SamplingConfig, TransformersPolicy, VLLMPolicy
+from rezero_agents.prompting import FEW_SHOT_MESSAGES
+from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, collect_episodes
+from rezero_agents.scripted import ScriptedSearcher
+from rezero_agents.sft import sft_sequences
+
+logger = logging.getLogger(__name__)
+
+
+# --- scoring tokens -------------------------------------------------------------------------------------------
+
+
+def causal_lm(model: Any) -> Any:
+    """The transformers model inside a peft wrapper (or the model itself)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+class TokenScorer(nn.Module):
+    """Log-probabilities of the target tokens of a batch, computing the LM head only where the mask is set.
+
+    ``forward(input_ids, attention_mask, target_mask)`` returns a ``(batch, length - 1)`` tensor: entry ``t`` is
+    ``log p(input_ids[t + 1] | input_ids[: t + 1]) `` where ``target_mask[t]`` is true, 0 elsewhere. Logits are
+    divided by ``temperature`` (the sampling temperature, as TRL does) before the softmax.
+    """
+
+    def __init__(self, model: Any, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.model = model
+        self.temperature = temperature
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+        lm = causal_lm(self.model)
+        hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        selected = hidden[:, :-1][target_mask]
+        logits = lm.get_output_embeddings()(selected).float() / self.temperature
+        targets = input_ids[:, 1:][target_mask]
+        token_logprobs = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        out = torch.zeros(target_mask.shape, dtype=token_logprobs.dtype, device=token_logprobs.device)
+        out[target_mask] = token_logprobs
+        return out
+
+
+def pad_sequences(
+    sequences: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-pad ``(token_ids, loss_mask)`` pairs into ``input_ids``, ``attention_mask`` and the target mask
+    (``loss_mask`` shifted by one: position ``t`` predicts token ``t + 1``)."""
+    width = max(len(ids) for ids, _ in sequences)
+    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(sequences), width), dtype=torch.long)
+    targets = torch.zeros((len(sequences), width - 1), dtype=torch.bool)
+    for row, (ids, mask) in enumerate(sequences):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[row, : len(ids)] = 1
+        targets[row, : len(ids) - 1] = torch.tensor(mask[1:], dtype=torch.bool)
+    return input_ids.to(device), attention.to(device), targets.to(device)
+
+
+# --- the GRPO objective ---------------------------------------------------------------------------------------
+
+
+def group_advantages(rewards: Sequence[float], groups: Sequence[int], scale: bool = True) -> tuple[np.ndarray, int]:
+    """Advantages normalised within each group, and the number of groups whose rewards are all equal.
+
+    Example:
+        >>> advantages, flat = group_advantages([1.0, 0.0, 2.0, 2.0], [0, 0, 1, 1])
+        >>> advantages.round(3).tolist(), flat
+        ([0.707, -0.707, 0.0, 0.0], 1)
+    """
+    values = np.asarray(rewards, dtype=np.float64)
+    group_ids = np.asarray(groups)
+    advantages = np.zeros_like(values)
+    flat = 0
+    for group in np.unique(group_ids):
+        members = group_ids == group
+        centred = values[members] - values[members].mean()
+        spread = values[members].std(ddof=1) if members.sum() > 1 else 0.0
+        flat += bool(np.allclose(values[members], values[members][0]))
+        advantages[members] = centred / (spread + 1e-4) if scale else centred
+    return advantages, flat
+
+
+def grpo_loss(
+    new_logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    ref_logprobs: torch.Tensor | None,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    epsilon: float,
+    epsilon_high: float,
+    beta: float,
+    loss_type: str,
+    normalizer: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The clipped GRPO loss of a micro-batch, scaled so that micro-batch losses add up to the step's loss.
+
+    ``normalizer`` is the step's number of target tokens (``token_mean``) or episodes (``sequence_mean``).
+    """
+    weights = mask.float()
+    ratio = torch.exp(new_logprobs - old_logprobs)
+    clipped = torch.clamp(ratio, 1 - epsilon, 1 + epsilon_high)
+    per_token = -torch.min(ratio * advantages[:, None], clipped * advantages[:, None])
+    kl = torch.zeros_like(per_token)
+    if ref_logprobs is not None:
+        delta = ref_logprobs - new_logprobs
+        kl = torch.exp(delta) - delta - 1
+        per_token = per_token + beta * kl
+    if loss_type == "token_mean":
+        loss = (per_token * weights).sum() / normalizer
+    else:
+        loss = ((per_token * weights).sum(1) / weights.sum(1).clamp(min=1)).sum() / normalizer
+    with torch.no_grad():
+        tokens = weights.sum().clamp(min=1)
+        is_clipped = ((ratio < 1 - epsilon) | (ratio > 1 + epsilon_high)).float()
+        stats = {
+            "kl": float((kl * weights).sum() / tokens),
+            "clip_ratio": float((is_clipped * weights).sum() / tokens),
+            "tokens": float(weights.sum()),
+        }
+    return loss, stats
+
+
+# --- the learner ----------------------------------------------------------------------------------------------
+
+
+class GRPOLearner:
+    """Owns the model, optimizer, environments and logs of one GRPO run (see the module docstring)."""
+
+    def __init__(self, config: GRPOConfig) -> None:
+        from accelerate import Accelerator
+
+        self.config = config
+        device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        self.accelerator = Accelerator(cpu=device == "cpu")
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        self.is_main = self.accelerator.is_main_process
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)  # question sampling; identical on every rank
+
+        # model, tokenizer, adapters
+        self.model_path = resolve_model(config.model)
+        self.tokenizer = load_tokenizer(self.model_path)
+        model: Any = load_model(self.model_path, dtype=config.dtype, device=str(self.accelerator.device))
+        if config.use_lora:
+            from peft import LoraConfig, get_peft_model
+
+            layers = model.config.num_hidden_layers
+            last = min(config.lora_last_layers, layers) if config.lora_last_layers else layers
+            lora = LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=list(config.lora_target_modules),
+                task_type="CAUSAL_LM",
+                layers_to_transform=list(range(layers - last, layers)),
+            )
+            model = get_peft_model(model, lora)
+        self.model = model
+        self.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if config.few_shot else ())
+        self.reference: TokenScorer | None = None
+        if config.beta > 0 and not config.use_lora:  # with LoRA the reference is the model with adapters disabled
+            self.reference = TokenScorer(copy.deepcopy(model).eval().requires_grad_(False), config.temperature)
+
+        # optimizer and schedule
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(self.trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        scorer = TokenScorer(model, config.temperature)
+        self.scorer, self.optimizer, self.scheduler = self.accelerator.prepare(scorer, optimizer, scheduler)
+
+        # generation
+        self.sampling = SamplingConfig(config.temperature, config.top_p, config.top_k_sampling, config.max_new_tokens)
+        self.eval_sampling = SamplingConfig(temperature=0.0, max_new_tokens=config.max_new_tokens)
+        self.policy: Policy
+        if config.backend == "vllm":
+            vllm_policy = VLLMPolicy(
+                self.model_path,
+                self.formatter,
+                config.vllm_gpu_memory_utilization,
+                max_model_len=config.max_sequence_tokens,
+                seed=config.seed,
+            )
+            torch.manual_seed(config.seed)  # vLLM reseeds the process when it starts in-process
+            self.policy = vllm_policy
+        else:
+            self.policy = TransformersPolicy(model, self.formatter, batch_size=config.rollout_batch_size)
+
+        # environments (plain Gymnasium envs)
+        self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
+        self.num_train_tasks = len(self.train_envs[0].unwrapped.tasks)  # type: ignore[attr-defined]
+        if config.questions_per_step > self.num_train_tasks:
+            raise ValueError(
+                f"questions_per_step={config.questions_per_step} exceeds the {self.num_train_tasks} "
+                f"tasks of split {config.train_split!r}"
+            )
+
+        # logs
+        self.step = 0
+        self.sft_done = config.sft_warmup_steps == 0
+        self.output_dir = config.output_dir
+        self.writer: Any = None
+        self.episode_log: EpisodeLogWriter | None = None
+        if self.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            (self.output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+            self.writer = SummaryWriter(str(self.output_dir / "tb"))
+        if self.is_main and config.log_episodes:
+            self.episode_log = EpisodeLogWriter(self.output_dir / "episodes.jsonl")
+
+    def make_env(self, split: str) -> gym.Env[str, str]:
+        return gym.make(self.config.env_id, split=split, **self.config.env_kwargs)
+
+    def _lr_factor(self, step: int) -> float:
+        config = self.config
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps)
+        if config.lr_scheduler == "linear":
+            return max(0.0, 1 - progress)
+        if config.lr_scheduler == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return 1.0
+
+    @property
+    def unwrapped_model(self) -> Any:
+        return self.accelerator.unwrap_model(self.scorer).model
+
+    # --- one GRPO step ----------------------------------------------------------------------------------------
+
+    def train_step(self) -> dict[str, float]:
+        """Sample questions, play ``G`` episodes each, and take one optimizer step. Returns the step's metrics."""
+        config = self.config
+        questions = self.rng.choice(self.num_train_tasks, size=config.questions_per_step, replace=False).tolist()
+        mine = questions[self.rank :: self.world]  # whole groups per process: advantages stay local
+        options = [{"task_index": q} for q in mine for _ in range(config.num_generations)]
+        groups = [g for g in range(len(mine)) for _ in range(config.num_generations)]
+        step_seed = config.seed * 100_003 + self.step * 1_009 + self.rank
+
+        start = time.perf_counter()
+        episodes = collect_episodes(
+            self.train_envs,
+            self.policy,
+            options,
+            groups=groups,
+            seed=step_seed,
+            sampling=self.sampling,
+            max_sequence_tokens=config.max_sequence_tokens,
+        )
+        rollout_seconds = time.perf_counter() - start
+
+        advantages, flat_groups = group_advantages([e.reward for e in episodes], groups, config.scale_rewards)
+        start = time.perf_counter()
+        loss_stats = self.optimize(episodes, advantages)
+        train_seconds = time.perf_counter() - start
+        if config.backend == "vllm":
+            self.policy.load_weights(self.unwrapped_model)  # type: ignore[attr-defined]
+
+        generated = sum(sum(e.loss_mask) for e in episodes)
+        metrics = {
+            **{f"train/{k}": v for k, v in _numeric(summarize(episodes)).items()},
+            **{f"loss/{k}": v for k, v in loss_stats.items()},
+            "train/zero_signal_groups": flat_groups / max(1, len(mine)),
+            "perf/rollout_seconds": rollout_seconds,
+            "perf/train_seconds": train_seconds,
+            "perf/generated_tokens_per_s": generated / max(rollout_seconds, 1e-9),
+            "train/lr": self.scheduler.get_last_lr()[0],
+        }
+        self.step += 1
+        self._log(metrics, episodes, phase="train", split=config.train_split)
+        return metrics
+
+    def optimize(self, episodes: Sequence[Episode], advantages: np.ndarray) -> dict[str, float]:
+        """Accumulate the GRPO loss over micro-batches and take one clipped AdamW step."""
+        config = self.config
+        usable = [i for i, e in enumerate(episodes) if sum(e.loss_mask) > 0]
+        normalizer = (
+            float(sum(sum(episodes[i].loss_mask[1:]) for i in usable))
+            if config.loss_type == "token_mean"
+            else float(len(usable))
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        totals = {"loss": 0.0, "kl": 0.0, "clip_ratio": 0.0, "tokens": 0.0}
+        chunks = [usable[i : i + config.micro_batch_size] for i in range(0, len(usable), config.micro_batch_size)]
+        device = self.accelerator.device
+        for index, chunk in enumerate(chunks):
+            input_ids, attention, targets = pad_sequences(
+                [(episodes[i].token_ids, episodes[i].loss_mask) for i in chunk], self.tokenizer.pad_token_id, device
+            )
+            chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
+            syncing = index == len(chunks) - 1
+            with nullcontext() if syncing else self.accelerator.no_sync(self.scorer):
+                new = self.scorer(input_ids, attention, targets)
+                reference = self._reference_logprobs(input_ids, attention, targets)
+                loss, stats = grpo_loss(
+                    new,
+                    new.detach(),
+                    reference,
+                    chunk_advantages,
+                    targets,
+                    epsilon=config.epsilon,
+                    epsilon_high=config.epsilon_high,
+                    beta=config.beta,
+                    loss_type=config.loss_type,
+                    normalizer=max(normalizer, 1.0),
+                )
+                self.accelerator.backward(loss)
+            totals["loss"] += float(loss.detach())
+            for key in ("kl", "clip_ratio"):
+                totals[key] += stats[key] * stats["tokens"]
+            totals["tokens"] += stats["tokens"]
+        grad_norm = self.accelerator.clip_grad_norm_(self.trainable, config.max_grad_norm) if chunks else 0.0
+        self.optimizer.step()
+        self.scheduler.step()
+        tokens = max(totals["tokens"], 1.0)
+        return {
+            "loss": totals["loss"],
+            "kl": totals["kl"] / tokens,
+            "clip_ratio": totals["clip_ratio"] / tokens,
+            "grad_norm": float(grad_norm),
+            "trained_episodes": float(len(usable)),
+        }
+
+    def _reference_logprobs(
+        self, input_ids: torch.Tensor, attention: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor | None:
+        if self.config.beta == 0:
+            return None
+        with torch.no_grad():
+            if self.reference is not None:
+                reference: torch.Tensor = self.reference(input_ids, attention, targets)
+                return reference
+            scorer = self.accelerator.unwrap_model(self.scorer)
+            with scorer.model.disable_adapter():
+                reference = scorer(input_ids, attention, targets).detach()
+                return reference
+
+    # --- supervised warm-up ---------------------------------------------------------------------------------
+
+    def warm_up(self) -> dict[str, float]:
+        """``sft_warmup_steps`` steps of supervised fine-tuning on the scripted searcher's correct transcripts."""
+        config = self.config
+        needed = config.sft_warmup_steps * config.sft_batch_size
+        tasks = self.rng.permutation(self.num_train_tasks)[: min(needed, self.num_train_tasks)].tolist()
+        episodes = collect_episodes(
+            self.train_envs, ScriptedSearcher(), [{"task_index": t} for t in tasks], seed=config.seed
+        )
+        judged = any(name in e.reward_terms for e in episodes for name in CORRECTNESS_TERMS)
+        if not judged:
+            logger.warning("The reward preset judges no answers: warming up on all scripted transcripts")
+        sequences = sft_sequences(self.formatter, episodes, only_correct=judged)
+        if not sequences:
+            raise RuntimeError("The scripted searcher answered no training question correctly: no warm-up data")
+        optimizer = torch.optim.AdamW(self.trainable, lr=config.sft_learning_rate)
+        losses = []
+        for step in range(config.sft_warmup_steps):
+            first = (step * self.world + self.rank) * config.sft_batch_size
+            batch = [sequences[(first + j) % len(sequences)] for j in range(config.sft_batch_size)]
+            input_ids, attention, targets = pad_sequences(batch, self.tokenizer.pad_token_id, self.accelerator.device)
+            logprobs = self.scorer(input_ids, attention, targets)
+            loss = -(logprobs * targets).sum() / targets.sum().clamp(min=1)
+            optimizer.zero_grad(set_to_none=True)
+            self.accelerator.backward(loss)
+            self.accelerator.clip_grad_norm_(self.trainable, 1.0)
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            if self.writer is not None:
+                self.writer.add_scalar("sft/loss", losses[-1], step)
+        self.sft_done = True
+        return {"sft_first_loss": losses[0], "sft_last_loss": losses[-1], "sft_sequences": float(len(sequences))}
+
+    # --- evaluation, logging, checkpoints ------------------------------------------------------------------
+
+    def evaluate(self, label: str, num_questions: int | None = None, few_shot: bool | None = None) -> dict[str, Any]:
+        """Greedy episodes on the first ``eval_questions`` of the eval split; logged under ``eval/``. ``few_shot``
+        overrides whether the worked examples precede the question (default: as in training)."""
+        count = self.config.eval_questions if num_questions is None else num_questions
+        training_formatter = self.policy.formatter
+        if few_shot is not None and few_shot != self.config.few_shot:
+            self.policy.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
+        try:
+            summary, episodes = evaluate_policy(
+                self.policy,
+                lambda: self.make_env(self.config.eval_split),
+                count,
+                num_envs=self.config.rollout_batch_size,
+                sampling=self.eval_sampling,
+                seed=self.config.seed,
+                max_sequence_tokens=self.config.max_sequence_tokens,
+            )
+        finally:
+            self.policy.formatter = training_formatter
+        summary["label"] = label
+        summary["few_shot"] = self.config.few_shot if few_shot is None else few_shot
+        self._log(
+            {f"eval/{k}": v for k, v in _numeric(summary).items()}, episodes, phase="eval", split=self.config.eval_split
+        )
+        return summary
+
+    def _log(self, metrics: dict[str, float], episodes: Sequence[Episode], phase: str, split: str) -> None:
+        if self.writer is not None:
+            for name, value in metrics.items():
+                self.writer.add_scalar(name, value, self.step)
+            self.writer.flush()
+        if self.episode_log is not None:
+            self.episode_log.write(
+                episode_record(
+                    e,
+                    run_id=self.config.name,
+                    step=self.step,
+                    split=split,
+                    phase=phase,
+                    policy=self.config.backend,
+                    model=self.config.model,
+                    checkpoint=None,
+                )
+                for e in episodes
+            )
+
+    def save(self) -> Path:
+        """Write ``checkpoints/step-NNNNNN`` (trainable weights, optimizer, scheduler, RNG states, step) and a
+        ``model/`` folder loadable with ``from_pretrained`` (the LoRA adapter, or the full model)."""
+        folder = self.output_dir / "checkpoints" / f"step-{self.step:06d}"
+        if self.is_main:
+            folder.mkdir(parents=True, exist_ok=True)
+            model = self.unwrapped_model
+            trainable = {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
+            torch.save(trainable, folder / "trainable.pt")
+            torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+            torch.save(self.scheduler.state_dict(), folder / "scheduler.pt")
+            torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, folder / "rng.pt")
+            state = {
+                "step": self.step,
+                "sft_done": self.sft_done,
+                "sampler": self.rng.bit_generator.state,
+                "world_size": self.world,
+                "config": self.config.to_dict(),
+                "base_model": self.model_path,
+            }
+            (folder / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+            model.save_pretrained(folder / "model")
+            self.tokenizer.save_pretrained(folder / "model")
+            (self.output_dir / "checkpoints" / "latest").write_text(folder.name + "\n")
+        self.accelerator.wait_for_everyone()
+        return folder
+
+    def load(self, folder: Path) -> None:
+        """Restore a checkpoint written by :meth:`save`."""
+        state = json.loads((folder / "state.json").read_text())
+        trainable = torch.load(folder / "trainable.pt", map_location="cpu", weights_only=True)
+        missing = self.unwrapped_model.load_state_dict(trainable, strict=False)
+        if any(name in trainable for name in missing.missing_keys):
+            raise RuntimeError(f"Checkpoint {folder} does not match the model")
+        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True))
+        self.scheduler.load_state_dict(torch.load(folder / "scheduler.pt", map_location="cpu", weights_only=True))
+        rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=False)
+        torch.set_rng_state(rng["torch"])
+        random.setstate(rng["python"])
+        self.rng.bit_generator.state = state["sampler"]
+        self.step = int(state["step"])
+        self.sft_done = bool(state["sft_done"])
+
+    def latest_checkpoint(self) -> Path | None:
+        pointer = self.output_dir / "checkpoints" / "latest"
+        return self.output_dir / "checkpoints" / pointer.read_text().strip() if pointer.is_file() else None
+
+    # --- the whole run --------------------------------------------------------------------------------------
+
+    def train(self, progress: Callable[[Iterable[int]], Iterable[int]] = lambda steps: steps) -> dict[str, Any]:
+        """Evaluate, warm up, run GRPO for ``total_steps``, evaluate again, checkpoint; returns a summary that is
+        also written to ``summary.json``."""
+        config = self.config
+        summary: dict[str, Any] = {"config": config.to_dict()}
+        checkpoint = self.latest_checkpoint() if config.resume else None
+        if checkpoint is not None:
+            self.load(checkpoint)
+            logger.info("Resumed from %s at step %d", checkpoint, self.step)
+        if config.eval_before and checkpoint is None:
+            summary["eval_base"] = self.evaluate("base", few_shot=config.eval_base_few_shot)
+        if not self.sft_done:
+            summary["sft"] = self.warm_up()
+            if config.eval_before:
+                summary["eval_after_sft"] = self.evaluate("sft")
+        history = []
+        for _ in progress(range(self.step, config.total_steps)):
+            metrics = self.train_step()
+            history.append({"step": self.step, **metrics})
+            if config.eval_every and self.step % config.eval_every == 0 and self.step < config.total_steps:
+                self.evaluate(f"step-{self.step}")
+            if config.save_every and self.step % config.save_every == 0:
+                self.save()
+        summary["eval_final"] = self.evaluate("final")
+        summary["checkpoint"] = str(self.save())
+        summary["history"] = history
+        if self.is_main:
+            (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        self.close()
+        return summary
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.episode_log is not None:
+            self.episode_log.close()
+        for env in self.train_envs:
+            env.close()
+
+
+def _numeric(summary: dict[str, Any]) -> dict[str, float]:
+    """Flatten a summary's numbers (nested dicts become ``outer/inner``)."""
+    flat: dict[str, float] = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}/{k}": float(v) for k, v in value.items() if isinstance(v, int | float)})
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[key] = float(value)
+    return flat
