@@ -111,44 +111,45 @@ def zipf_dataset(n_docs: int, n_tasks: int = 64) -> QADataset:
 
 
 def write_results(results: list[SuiteResult], quick: bool, output_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
-    """Write ``<date>-<host>.json`` and ``.md`` and return their paths."""
+    """Write ``<date>-<host>.json`` and ``.md`` and return their paths. Suites already recorded there today and not
+    run again are kept (each suite carries its own ``created`` time and ``quick`` flag)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     info = machine_info()
     stem = f"{datetime.date.today().isoformat()}-{info['host']}"
-    payload = {
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "machine": info,
-        "suites": {
-            r.name: {
-                "seconds": round(r.seconds, 1),
-                "metrics": r.metrics,
-                "targets": [{**asdict(t), "met": t.met} for t in r.targets],
-            }
-            for r in results
-        },
-    }
     json_path, md_path = output_dir / f"{stem}.json", output_dir / f"{stem}.md"
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    suites = json.loads(json_path.read_text())["suites"] if json_path.is_file() else {}
+    for r in results:
+        suites[r.name] = {
+            "created": created,
+            "quick": quick,
+            "seconds": round(r.seconds, 1),
+            "metrics": r.metrics,
+            "targets": [{**asdict(t), "met": t.met} for t in r.targets],
+            "table": r.table,
+        }
+    payload = {"created": created, "machine": info, "suites": suites}
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
-    md_path.write_text(markdown_report(payload, results))
+    md_path.write_text(markdown_report(payload))
     return json_path, md_path
 
 
-def markdown_report(payload: dict[str, Any], results: list[SuiteResult]) -> str:
+def markdown_report(payload: dict[str, Any]) -> str:
     machine = payload["machine"]
     lines = [
-        f"# Benchmark results — {payload['created']}{' (quick)' if payload['quick'] else ''}",
+        f"# Benchmark results — {payload['created']}",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {machine['os']}, "
         f"Python {machine['python']}, GPU: {machine['gpu'] or 'none'}.",
         "",
     ]
-    for result in results:
-        lines += [f"## {result.name}", "", result.table, ""]
-        if result.targets:
+    for name, suite in payload["suites"].items():
+        lines += [f"## {name} ({suite['created']}{', quick' if suite['quick'] else ''})", "", suite["table"], ""]
+        if suite["targets"]:
             lines += ["| target | value | goal | met |", "|---|---|---|---|"]
-            for t in result.targets:
-                sign = "≤" if t.lower_is_better else "≥"
-                lines.append(f"| {t.name} | {t.value:,.1f} | {sign} {t.goal:,.0f} | {'yes' if t.met else 'NO'} |")
+            for t in suite["targets"]:
+                sign = "≤" if t["lower_is_better"] else "≥"
+                met = "yes" if t["met"] else "NO"
+                lines.append(f"| {t['name']} | {t['value']:,.1f} | {sign} {t['goal']:,.0f} | {met} |")
             lines.append("")
     return "\n".join(lines)
