@@ -27,7 +27,14 @@ import rezero_env  # noqa: F401  (registers the ids)
 from benchmarks.common import SuiteResult, Target, peak_rss_mib
 from rezero_agents.chat import ChatFormatter
 from rezero_agents.models import DEFAULT_MODEL, load_model, load_tokenizer, resolve_model
-from rezero_agents.policy import STOP_STRINGS, Completion, SamplingConfig, TransformersPolicy
+from rezero_agents.policy import (
+    STOP_STRINGS,
+    Completion,
+    SamplingConfig,
+    TransformersPolicy,
+    generate_options,
+    left_pad,
+)
 from rezero_agents.rollout import collect_episodes
 from rezero_env.types import Message
 
@@ -74,22 +81,8 @@ def raw_generate(policy: TransformersPolicy, call: GenerateCall) -> int:
     model.eval()
     for start in range(0, len(call.prompts), policy.batch_size):
         batch = call.prompts[start : start + policy.batch_size]
-        width = max(len(p) for p in batch)
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, prompt in enumerate(batch):
-            input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
-            attention_mask[row, width - len(prompt) :] = 1
-        options: dict[str, Any] = (
-            {"do_sample": False}
-            if sampling.temperature == 0
-            else {
-                "do_sample": True,
-                "temperature": sampling.temperature,
-                "top_p": sampling.top_p,
-                "top_k": sampling.top_k,
-            }
-        )
+        input_ids, attention_mask = left_pad(batch, pad_id)
+        options = generate_options(sampling)
         with torch.no_grad():
             output = model.generate(
                 input_ids=input_ids.to(device),
@@ -101,7 +94,7 @@ def raw_generate(policy: TransformersPolicy, call: GenerateCall) -> int:
                 eos_token_id=eos_id,
                 **options,
             )
-        for row in output[:, width:].tolist():
+        for row in output[:, input_ids.shape[1] :].tolist():
             tokens += sampled_length(row, eos_id, pad_id)
     return tokens
 

@@ -77,6 +77,26 @@ def _finish(text: str, ids: list[int], eos_id: int | None, limit: int) -> Finish
     return "length" if len(ids) >= limit else "eos"
 
 
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """``(input_ids, attention_mask)`` tensors of ``prompts`` padded on the left, as decoder-only generation needs."""
+    import torch
+
+    width = max(len(p) for p in prompts)
+    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        attention_mask[row, width - len(prompt) :] = 1
+    return input_ids, attention_mask
+
+
+def generate_options(sampling: SamplingConfig) -> dict[str, Any]:
+    """``model.generate`` keyword arguments for ``sampling`` (greedy when the temperature is 0)."""
+    if sampling.temperature == 0:
+        return {"do_sample": False}
+    return {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p, "top_k": sampling.top_k}
+
+
 class TransformersPolicy:
     """Batched sampling with ``transformers``' ``generate`` (left padding, stop strings, seeded sampling).
 
@@ -109,24 +129,10 @@ class TransformersPolicy:
 
         pad_id = self.tokenizer.pad_token_id
         eos_id = self.tokenizer.eos_token_id
-        width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for row, prompt in enumerate(prompts):
-            input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
-            attention_mask[row, width - len(prompt) :] = 1
+        input_ids, attention_mask = left_pad(prompts, pad_id)
+        width = input_ids.shape[1]
         device = next(self.model.parameters()).device
-        greedy = sampling.temperature == 0
-        options: dict[str, Any] = (
-            {"do_sample": False}
-            if greedy
-            else {
-                "do_sample": True,
-                "temperature": sampling.temperature,
-                "top_p": sampling.top_p,
-                "top_k": sampling.top_k,
-            }
-        )
+        options = generate_options(sampling)
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
