@@ -199,7 +199,6 @@ class GRPOLearner:
                 layers_to_transform=list(range(layers - last, layers)),
             )
             model = get_peft_model(model, lora)
-        self.model = model
         self.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if config.few_shot else ())
         self.reference: TokenScorer | None = None
         if config.beta > 0 and not config.use_lora:  # with LoRA the reference is the model with adapters disabled
