@@ -111,11 +111,12 @@ def zipf_dataset(n_docs: int, n_tasks: int = 64) -> QADataset:
 
 
 def write_results(results: list[SuiteResult], quick: bool, output_dir: Path = RESULTS_DIR) -> tuple[Path, Path]:
-    """Write ``<date>-<host>.json`` and ``.md`` and return their paths. Suites already recorded there today and not
-    run again are kept (each suite carries its own ``created`` time and ``quick`` flag)."""
+    """Write ``<date>-<host>.json`` and ``.md`` (``<date>-<host>-quick.*`` for quick runs, so a quick run never
+    replaces full measurements) and return their paths. Suites already recorded there today and not run again are
+    kept (each suite carries its own ``created`` time)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     info = machine_info()
-    stem = f"{datetime.date.today().isoformat()}-{info['host']}"
+    stem = f"{datetime.date.today().isoformat()}-{info['host']}{'-quick' if quick else ''}"
     json_path, md_path = output_dir / f"{stem}.json", output_dir / f"{stem}.md"
     created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     suites = json.loads(json_path.read_text())["suites"] if json_path.is_file() else {}

@@ -103,24 +103,38 @@ class EpisodeLogError(ValueError):
     """An episode log line has a schema version this code does not read."""
 
 
+def parse_episode_line(raw: bytes | str, path: Path, line_number: int) -> dict[str, Any] | None:
+    """The record on one log line, or None for a corrupt or partial line (not JSON, not UTF-8, not an object, or no
+    ``schema_version``).
+
+    Raises:
+        EpisodeLogError: the record has another ``schema_version`` (the message names the file and line).
+    """
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    if not isinstance(record, dict) or "schema_version" not in record:
+        return None
+    if record["schema_version"] != SCHEMA_VERSION:
+        raise EpisodeLogError(
+            f"{path}:{line_number}: episode log schema_version {record['schema_version']!r}; this version "
+            f"of rezero reads {SCHEMA_VERSION}"
+        )
+    return record
+
+
 def read_episode_log(path: Path, skipped: list[int] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield the records of an episode log. Corrupt or partial lines are skipped and their line numbers appended
-    to ``skipped``; a record of another schema version raises :class:`EpisodeLogError`."""
-    with path.open(encoding="utf-8") as handle:
+    """Yield the records of an episode log. Corrupt or partial lines (including bytes that are not UTF-8) are skipped
+    and their line numbers appended to ``skipped``; a record of another schema version raises
+    :class:`EpisodeLogError`."""
+    with path.open("rb") as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                record = None
-            if not isinstance(record, dict) or "schema_version" not in record:
+            record = parse_episode_line(line, path, line_number)
+            if record is None:
                 if skipped is not None:
                     skipped.append(line_number)
                 continue
-            if record["schema_version"] != SCHEMA_VERSION:
-                raise EpisodeLogError(
-                    f"{path}:{line_number}: episode log schema_version {record['schema_version']!r}; this version "
-                    f"of rezero reads {SCHEMA_VERSION}"
-                )
             yield record

@@ -26,7 +26,10 @@ def test_results_files_carry_machine_info(tmp_path: Path) -> None:
     assert payload["machine"]["cores"] and payload["machine"]["versions"]["gymnasium"]
     assert payload["suites"]["demo"]["targets"][0]["met"] is False
     assert "| speed | 5.0 | ≥ 10 | NO |" in md_path.read_text()
+    assert json_path.name.endswith("-quick.json")
     other = SuiteResult("other", {"y": 2}, [], "| b |")
-    write_results([other], quick=False, output_dir=tmp_path)  # a later run of another suite keeps this one
+    write_results([other], quick=True, output_dir=tmp_path)  # a later run of another suite keeps this one
     payload = json.loads(json_path.read_text())
     assert set(payload["suites"]) == {"demo", "other"} and payload["suites"]["demo"]["quick"] is True
+    full_json, _ = write_results([other], quick=False, output_dir=tmp_path)  # full runs go to their own file
+    assert full_json != json_path and set(json.loads(full_json.read_text())["suites"]) == {"other"}

@@ -81,3 +81,11 @@ def test_other_schema_versions_are_refused_clearly(tmp_path: Path) -> None:
     path.write_text(json.dumps({"schema_version": 99}) + "\n")
     with pytest.raises(EpisodeLogError, match=r"episodes.jsonl:1: episode log schema_version 99"):
         list(read_episode_log(path))
+
+
+def test_lines_that_are_not_utf8_are_skipped_like_other_corrupt_lines(tmp_path: Path) -> None:
+    path = tmp_path / "episodes.jsonl"
+    good = json.dumps({"schema_version": SCHEMA_VERSION, "task": {"id": "t"}})
+    path.write_bytes(good.encode() + b"\n\xff\xfe not utf-8\n" + good.encode() + b"\n")
+    skipped: list[int] = []
+    assert len(list(read_episode_log(path, skipped))) == 2 and skipped == [2]

@@ -1,0 +1,17 @@
+"""Browse, filter, compare and replay episode logs in a Gradio app (also installed as ``rezero-playback``).
+
+    python scripts/playback.py runs/cpu-demo                       # a run directory (its episodes*.jsonl)
+    python scripts/playback.py runs/a/episodes.jsonl runs/b --port 7861
+    python scripts/playback.py runs/cpu-demo --host 0.0.0.0        # reachable from other machines (careful)
+
+Open http://127.0.0.1:7860 in a browser. See ``rezero_agents/playback/app.py`` for the views.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rezero_agents.playback.app import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
