@@ -2,8 +2,8 @@
 
 - ``bm25``: keyword BM25, bm25s or rank-bm25 (:class:`BM25Search`).
 - ``dense``: sentence-transformers + faiss, index persisted with a manifest (:class:`~.dense.DenseSearch`).
-- ``hybrid``: engines fused by reciprocal-rank fusion, default bm25 + dense (``engines``, ``engine_options``,
-  ``weights``, ``rrf_k``, ``depth``; :class:`~.hybrid.HybridSearch`).
+- ``hybrid``: engines fused by relative-score or reciprocal-rank fusion, default bm25 + dense (``engines``,
+  ``engine_options``, ``weights``, ``fusion``, ``rrf_k``, ``depth``; :class:`~.hybrid.HybridSearch`).
 - ``noisy``: any engine with seeded distractors, drops, shuffles and truncations (``base``, ``base_options`` and the
   options of :class:`~.noisy.NoisySearch`).
 - ``cached``: any engine behind an LRU and optional on-disk cache (``base``, ``base_options``, ``maxsize``,
@@ -44,6 +44,7 @@ def _build_hybrid(
     engines: Sequence[Any] = ("bm25", "dense"),
     engine_options: Sequence[Mapping[str, Any] | None] | None = None,
     weights: Sequence[float] | None = None,
+    fusion: str = "relative",
     rrf_k: float = 60.0,
     depth: int | None = None,
 ) -> SearchEngine:
@@ -53,7 +54,7 @@ def _build_hybrid(
     if len(options) != len(engines):
         raise ValueError(f"hybrid: {len(engines)} engines but {len(options)} engine_options")
     parts = [resolve(name, opts) for name, opts in zip(engines, options, strict=True)]
-    return HybridSearch(parts, weights=weights, rrf_k=rrf_k, depth=depth)
+    return HybridSearch(parts, weights=weights, fusion=fusion, rrf_k=rrf_k, depth=depth)  # type: ignore[arg-type]
 
 
 def _build_noisy(

@@ -1,19 +1,30 @@
-"""BM25 keyword search over an in-memory corpus (bm25s by default, rank-bm25 as an alternative backend)."""
+"""BM25 keyword search over an in-memory corpus (bm25s by default, rank-bm25 as an alternative backend).
+
+A bm25s index can be saved to and loaded from ``index_dir`` with a ``manifest.json`` (as dense indexes are), so a
+large corpus is tokenized and indexed once; loading an index built from another corpus or with other settings raises
+:class:`~rezero_env.search.manifest.IndexMismatchError` naming what differs.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from rezero_env.search.manifest import MANIFEST_FILE, IndexManifest, library_versions
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
 
 Backend = Literal["bm25s", "rank_bm25"]
 BACKENDS: tuple[Backend, ...] = ("bm25s", "rank_bm25")
+TOKENIZER = "bm25s.tokenize(stopwords='en')"
+_BM25S_FOLDER = "bm25s"
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -35,6 +46,14 @@ class BM25Search:
         backend: ``"bm25s"`` (fast, sparse; default) or ``"rank_bm25"`` (the classic pure-Python implementation).
         k1: BM25 term-frequency saturation.
         b: BM25 length normalisation.
+        index_dir: ``None`` or ``False`` (default): keep the index in memory only. A folder: load the index from it,
+            or build it and save it there (with a manifest). ``True``: the same in the cache folder
+            ``$REZERO_CACHE/indexes/bm25-<corpus>-<settings>`` (where ``scripts/build_index.py`` saves by default).
+            Only the bm25s backend persists.
+        rebuild: Build and overwrite even if ``index_dir`` holds an index.
+
+    Raises:
+        IndexMismatchError: when ``index_dir`` holds an index of another corpus or with other settings.
 
     Example:
         >>> engine = BM25Search([Document("a", "The Amber Astrolabe is kept in Velmora."), Document("b", "Cats purr.")])
@@ -43,26 +62,86 @@ class BM25Search:
     """
 
     def __init__(
-        self, documents: Sequence[Document], backend: Backend = "bm25s", k1: float = 1.5, b: float = 0.75
+        self,
+        documents: Sequence[Document],
+        backend: Backend = "bm25s",
+        k1: float = 1.5,
+        b: float = 0.75,
+        index_dir: str | os.PathLike[str] | bool | None = None,
+        rebuild: bool = False,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of {BACKENDS}")
         if len(documents) == 0:
             raise ValueError("Cannot build a BM25 index over an empty corpus (0 documents)")
+        persist = index_dir is not None and index_dir is not False
+        if persist and not isinstance(index_dir, str | os.PathLike | bool):
+            raise ValueError(f"index_dir must be a folder path, True, False or None, got {type(index_dir).__name__}")
+        if persist and backend != "bm25s":
+            raise ValueError(
+                f"index_dir={index_dir!r}: only the 'bm25s' backend saves and loads indexes; {backend!r} indexes "
+                "live in memory only (drop index_dir or use backend='bm25s')"
+            )
         self.documents = tuple(documents)
         self.backend = backend
+        self.k1, self.b = float(k1), float(b)
+        self.manifest: IndexManifest | None = None
+        self.index_dir: Path | None = None
+        self._index: Any
+        if persist:
+            self.manifest = self._manifest()
+            self.index_dir = _resolve_index_dir(index_dir, self.manifest)
+            if not rebuild and (self.index_dir / _BM25S_FOLDER / "params.index.json").is_file():
+                IndexManifest.load(self.index_dir).check(self.manifest, self.index_dir)
+                self._index = _import_bm25s().BM25.load(str(self.index_dir / _BM25S_FOLDER), show_progress=False)
+                logger.info("Loaded BM25 index of %d documents from %s", len(self.documents), self.index_dir)
+                return
+        self._build()
+        if self.index_dir is not None:
+            self.save(self.index_dir)
+
+    def save(self, folder: str | os.PathLike[str]) -> None:
+        """Write the bm25s index and its manifest into ``folder`` (replacing an index already there).
+
+        Raises:
+            ValueError: for the rank_bm25 backend, which does not persist.
+        """
+        if self.backend != "bm25s":
+            raise ValueError(f"Only the 'bm25s' backend saves indexes, not {self.backend!r}")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST_FILE).unlink(missing_ok=True)  # never leave an old manifest beside a new index
+        staging = folder / f"{_BM25S_FOLDER}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        self._index.save(str(staging), show_progress=False)
+        shutil.rmtree(folder / _BM25S_FOLDER, ignore_errors=True)
+        staging.replace(folder / _BM25S_FOLDER)
+        (self.manifest or self._manifest()).save(folder)
+        logger.info("Saved BM25 index of %d documents to %s", len(self.documents), folder)
+
+    def _build(self) -> None:
         corpus_tokens = tokenize([_indexed_text(doc) for doc in self.documents])
         if not any(corpus_tokens):
             raise ValueError("Cannot build a BM25 index: no document contains an indexable word")
-        self._index: Any
-        if backend == "bm25s":
-            self._index = _import_bm25s().BM25(k1=k1, b=b)
+        if self.backend == "bm25s":
+            self._index = _import_bm25s().BM25(k1=self.k1, b=self.b)
             self._index.index(corpus_tokens, show_progress=False)
         else:
             from rank_bm25 import BM25Okapi
 
-            self._index = BM25Okapi(corpus_tokens, k1=k1, b=b)
-        logger.debug("Indexed %d documents with %s", len(self.documents), backend)
+            self._index = BM25Okapi(corpus_tokens, k1=self.k1, b=self.b)
+        logger.debug("Indexed %d documents with %s", len(self.documents), self.backend)
+
+    def _manifest(self) -> IndexManifest:
+        from rezero_env.data.dataset import corpus_fingerprint
+
+        return IndexManifest(
+            engine="bm25",
+            corpus_fingerprint=corpus_fingerprint(self.documents),
+            num_documents=len(self.documents),
+            settings={"backend": self.backend, "k1": self.k1, "b": self.b, "tokenizer": TOKENIZER},
+            versions=library_versions("bm25s"),
+        )
 
     def search(self, query: str, k: int) -> list[SearchResult]:
         """Return at most ``k`` documents sharing words with ``query``, best first."""
@@ -106,6 +185,15 @@ def _import_bm25s() -> Any:
     if bm25s_logger.level == logging.DEBUG:
         bm25s_logger.setLevel(logging.NOTSET)
     return bm25s
+
+
+def _resolve_index_dir(index_dir: str | os.PathLike[str] | bool | None, manifest: IndexManifest) -> Path:
+    """The folder ``index_dir`` names (``True``: the cache folder for ``manifest``)."""
+    if isinstance(index_dir, str | os.PathLike):
+        return Path(index_dir).expanduser()
+    from rezero_env.search.dense import default_index_dir  # the one naming rule for cached indexes
+
+    return default_index_dir(manifest)
 
 
 def _indexed_text(doc: Document) -> str:

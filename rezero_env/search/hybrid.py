@@ -1,8 +1,10 @@
-"""Hybrid search: several engines' rankings fused by weighted reciprocal-rank fusion (RRF)."""
+"""Hybrid search: several engines' rankings fused by weighted relative-score fusion (default) or reciprocal-rank
+fusion (RRF)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from rezero_env.search.base import SearchEngine
 from rezero_env.types import SearchResult
@@ -12,13 +14,21 @@ class HybridSearch:
     """Fuse the rankings of ``engines`` (typically BM25 and dense); implements
     :class:`~rezero_env.search.base.SearchEngine`.
 
-    A document's score is ``Σ weight_e / (rrf_k + rank_e)`` over the engines that returned it (ranks start at 1),
-    each engine asked for ``depth`` candidates. Ties keep the order in which the documents were first seen.
+    Each engine is asked for ``depth`` candidates; a document's fused score sums, over the engines that returned it,
+
+    - ``fusion="relative"`` (default): ``weight_e × (score − min) / (max − min)`` — the engine's scores min-max
+      normalised over its candidates (1 when they are all equal), so a confident engine counts for more;
+    - ``fusion="rrf"``: ``weight_e / (rrf_k + rank_e)`` (ranks start at 1) — only the ranks count.
+
+    Ties keep the order in which the documents were first seen. On ReZero's Apollo data (MiniLM dense recall@5 is
+    15 points below BM25's) equal-weight RRF fell below BM25 while relative fusion beat both engines; see the
+    README's retrieval benchmark.
 
     Args:
         engines: The engines to fuse.
         weights: One weight per engine (default: all 1).
-        rrf_k: The RRF constant; larger values flatten the rank differences.
+        fusion: ``"relative"`` or ``"rrf"``.
+        rrf_k: The RRF constant (``fusion="rrf"`` only); larger values flatten the rank differences.
         depth: Candidates requested from each engine (default ``max(4·k, 20)``).
 
     Example:
@@ -34,9 +44,12 @@ class HybridSearch:
         self,
         engines: Sequence[SearchEngine],
         weights: Sequence[float] | None = None,
+        fusion: Literal["relative", "rrf"] = "relative",
         rrf_k: float = 60.0,
         depth: int | None = None,
     ) -> None:
+        if fusion not in ("relative", "rrf"):
+            raise ValueError(f"fusion must be 'relative' or 'rrf', got {fusion!r}")
         if not engines:
             raise ValueError("HybridSearch needs at least one engine")
         weights = tuple(float(w) for w in (weights if weights is not None else [1.0] * len(engines)))
@@ -50,11 +63,12 @@ class HybridSearch:
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.engines = tuple(engines)
         self.weights = weights
+        self.fusion = fusion
         self.rrf_k = float(rrf_k)
         self.depth = depth
 
     def search(self, query: str, k: int) -> list[SearchResult]:
-        """Return the ``k`` best documents by fused rank."""
+        """Return the ``k`` best documents by fused score."""
         return self.batch_search([query], k)[0]
 
     def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]:
@@ -69,11 +83,19 @@ class HybridSearch:
         scores: dict[str, float] = {}
         first_seen: dict[str, SearchResult] = {}
         for weight, ranking in zip(self.weights, rankings, strict=True):
-            for rank, result in enumerate(ranking, start=1):
-                scores[result.doc_id] = scores.get(result.doc_id, 0.0) + weight / (self.rrf_k + rank)
+            for contribution, result in zip(self._contributions(ranking, weight), ranking, strict=True):
+                scores[result.doc_id] = scores.get(result.doc_id, 0.0) + contribution
                 first_seen.setdefault(result.doc_id, result)
         order = sorted(first_seen, key=lambda doc_id: -scores[doc_id])  # stable: ties keep first-seen order
         return [
             SearchResult(doc_id=d, text=first_seen[d].text, score=scores[d], title=first_seen[d].title)
             for d in order[:k]
         ]
+
+    def _contributions(self, ranking: list[SearchResult], weight: float) -> list[float]:
+        if self.fusion == "rrf":
+            return [weight / (self.rrf_k + rank) for rank in range(1, len(ranking) + 1)]
+        if not ranking:
+            return []
+        low, high = min(r.score for r in ranking), max(r.score for r in ranking)
+        return [weight * ((r.score - low) / (high - low) if high > low else 1.0) for r in ranking]

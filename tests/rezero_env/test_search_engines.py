@@ -140,7 +140,7 @@ def test_hybrid_fuses_ranks_by_weighted_rrf() -> None:
         def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]:
             return [self.search(q, k) for q in queries]
 
-    hybrid = HybridSearch([Fixed(["a", "b", "c"]), Fixed(["c", "a"])], weights=[1.0, 2.0], rrf_k=0)
+    hybrid = HybridSearch([Fixed(["a", "b", "c"]), Fixed(["c", "a"])], weights=[1.0, 2.0], fusion="rrf", rrf_k=0)
     results = hybrid.search("q", 3)
     # a: 1/1 + 2/2 = 2.0; c: 1/3 + 2/1 = 2.333; b: 1/2
     assert ids(results) == ["c", "a", "b"]
@@ -149,6 +149,26 @@ def test_hybrid_fuses_ranks_by_weighted_rrf() -> None:
         HybridSearch([Fixed([]), Fixed([])], weights=[1.0])
     with pytest.raises(ValueError, match="at least one > 0"):
         HybridSearch([Fixed([])], weights=[0.0])
+
+
+def test_hybrid_relative_fusion_sums_min_max_normalised_scores() -> None:
+    class Scored:
+        def __init__(self, scored: list[tuple[str, float]]) -> None:
+            self.scored = scored
+
+        def search(self, query: str, k: int) -> list[SearchResult]:
+            return [SearchResult(d, d, s) for d, s in self.scored[:k]]
+
+        def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]:
+            return [self.search(q, k) for q in queries]
+
+    bm25 = Scored([("a", 12.0), ("b", 11.0), ("c", 2.0)])  # normalised: a 1, b 0.9, c 0
+    dense = Scored([("c", 0.9), ("b", 0.5), ("d", 0.4)])  # normalised: c 1, b 0.2, d 0
+    results = HybridSearch([bm25, dense]).search("q", 4)
+    assert ids(results) == ["b", "a", "c", "d"]
+    assert [round(r.score, 3) for r in results] == [1.1, 1.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="fusion must be"):
+        HybridSearch([bm25], fusion="max")  # type: ignore[arg-type]
 
 
 def test_hybrid_by_name_shares_sub_engines_with_the_env(dense_dir: Path) -> None:
