@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import SuiteResult, write_results
 
-SUITES = ("env_step", "bm25", "retrieval", "vector_search", "rollout", "grpo_step", "playback")
+SUITES = ("env_step", "bm25", "retrieval", "vector_search", "rollout", "grpo_step", "accuracy", "playback")
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 

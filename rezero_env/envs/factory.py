@@ -12,7 +12,8 @@ from rezero_env.rewards.presets import apply_reward_preset
 
 
 def make_search_qa(reward: str = "rezero", judge: Judge | None = None, **kwargs: Any) -> gym.Env[str, str]:
-    """``SearchQAEnv(**kwargs)`` wrapped with the reward preset ``reward`` (``"rezero"``, ``"em"`` or ``"none"``).
+    """``SearchQAEnv(**kwargs)`` wrapped with the reward preset ``reward`` (``"rezero"``, ``"rezero-no-retry"``,
+    ``"em"`` or ``"none"``).
 
     ``judge`` (a callable ``judge(prediction, answers) -> float``) replaces the correctness judge.
     """

@@ -1,4 +1,5 @@
-"""Named compositions of reward wrappers: ``"rezero"`` (ReZero's six terms and weights), ``"em"`` and ``"none"``."""
+"""Named compositions of reward wrappers: ``"rezero"`` (ReZero's six terms and weights), ``"rezero-no-retry"``
+(the same without the retry term, for ablations), ``"em"`` and ``"none"``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ REWARD_PRESETS: dict[str, tuple[tuple[type[RewardTerm], float], ...]] = {
         (CorrectnessReward, 4.0),
         (FormatReward, 2.0),
         (RetryReward, 1.0),
+        (EmChunkReward, 1.0),
+        (SearchStrategyReward, 1.0),
+        (SearchDiversityReward, 1.0),
+    ),
+    # ReZero's reward without the retry term, for ablations ("does rewarding one more search help?").
+    "rezero-no-retry": (
+        (CorrectnessReward, 4.0),
+        (FormatReward, 2.0),
         (EmChunkReward, 1.0),
         (SearchStrategyReward, 1.0),
         (SearchDiversityReward, 1.0),

@@ -165,3 +165,13 @@ def test_exact_match_reward() -> None:
     assert exact_match_reward(EXAMPLE_1, ["Y"]) == 1.0
     assert exact_match_reward(EXAMPLE_1, ["Z"]) == 0.0
     assert exact_match_reward(PROMPT, ["Y"]) == 0.0
+
+
+def test_no_retry_preset_is_rezero_without_the_retry_term() -> None:
+    import gymnasium as gym
+
+    env = gym.make("SearchQA-v0", reward="rezero-no-retry")
+    env.reset(seed=0, options={"task_index": 0})
+    env.step("<think>search</think>\n<search>anything</search>")
+    *_, info = env.step("<think>done</think>\n<answer>x</answer>")
+    assert set(info["reward_terms"]) == {"correctness", "format", "em_chunk", "search_strategy", "search_diversity"}
