@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import SuiteResult, Target, timed, zipf_corpus, zipf_queries
+from benchmarks.common import SuiteResult, Target, peak_rss_mib, timed, zipf_corpus, zipf_queries
 from rezero_env.types import SearchResult, Task
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -219,8 +219,6 @@ def current_rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bm25_scaling(backend: str, n_docs: int, n_queries: int) -> dict[str, Any]:
@@ -244,7 +242,7 @@ def bm25_scaling(backend: str, n_docs: int, n_queries: int) -> dict[str, Any]:
         "queries_per_s": round(n_queries / seconds, 2),
         "queries": n_queries,
         "rss_before_build_mib": round(before),
-        "peak_rss_mib": round(_peak_rss_mib()),
+        "peak_rss_mib": round(peak_rss_mib()),
     }
 
 
@@ -263,7 +261,7 @@ def encoder_throughput(sample: int) -> dict[str, Any]:
         "paragraphs_per_s": round(sample / seconds, 2),
         "tokens_per_paragraph": round(float(np.mean(tokens)), 1),
         "max_seq_length": limit,
-        "peak_rss_mib": round(_peak_rss_mib()),
+        "peak_rss_mib": round(peak_rss_mib()),
     }
 
 
@@ -325,7 +323,7 @@ def dense_scaling(
         "batch_queries_per_s": round(1 / batched, 2),
         "queries": n_queries,
         "rss_before_build_mib": round(before),
-        "peak_rss_mib": round(_peak_rss_mib()),
+        "peak_rss_mib": round(peak_rss_mib()),
     }
 
 

@@ -33,3 +33,21 @@ def test_results_files_carry_machine_info(tmp_path: Path) -> None:
     assert set(payload["suites"]) == {"demo", "other"} and payload["suites"]["demo"]["quick"] is True
     full_json, _ = write_results([other], quick=False, output_dir=tmp_path)  # full runs go to their own file
     assert full_json != json_path and set(json.loads(full_json.read_text())["suites"]) == {"other"}
+
+
+def test_peak_memory_of_a_child_process_is_its_own() -> None:
+    import subprocess
+    import sys
+
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page: the parent's peak passes 300 MiB
+    code = "from benchmarks.common import peak_rss_mib; print(peak_rss_mib())"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert float(out.stdout) < 200  # Linux's ru_maxrss would report the parent's 300+ MiB here
+    del ballast
