@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rezero_env.search.manifest import MANIFEST_FILE, IndexManifest, library_versions
+from rezero_env.search.manifest import MANIFEST_FILE, IndexManifest, default_index_dir, library_versions
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -191,8 +191,6 @@ def _resolve_index_dir(index_dir: str | os.PathLike[str] | bool | None, manifest
     """The folder ``index_dir`` names (``True``: the cache folder for ``manifest``)."""
     if isinstance(index_dir, str | os.PathLike):
         return Path(index_dir).expanduser()
-    from rezero_env.search.dense import default_index_dir  # the one naming rule for cached indexes
-
     return default_index_dir(manifest)
 
 

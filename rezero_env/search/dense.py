@@ -12,8 +12,6 @@ settings raises :class:`~rezero_env.search.manifest.IndexMismatchError` naming w
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rezero_env.cache import cache_dir
 from rezero_env.data.dataset import corpus_fingerprint
-from rezero_env.search.manifest import IndexManifest, library_versions
+from rezero_env.search.manifest import IndexManifest, default_index_dir, library_versions
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -222,9 +219,3 @@ class DenseSearch:
     def _result(self, index: int, score: float) -> SearchResult:
         doc = self.documents[index]
         return SearchResult(doc_id=doc.doc_id, text=doc.text, score=score, title=doc.title)
-
-
-def default_index_dir(manifest: IndexManifest) -> Path:
-    """``$REZERO_CACHE/indexes/<engine>-<corpus fingerprint>-<settings hash>``."""
-    settings = hashlib.sha256(json.dumps(manifest.settings, sort_keys=True, default=str).encode()).hexdigest()
-    return cache_dir() / "indexes" / f"{manifest.engine}-{manifest.corpus_fingerprint[:16]}-{settings[:12]}"

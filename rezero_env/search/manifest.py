@@ -3,6 +3,7 @@ from."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -10,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rezero_env.cache import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +125,9 @@ def library_versions(*names: str) -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return versions
+
+
+def default_index_dir(manifest: IndexManifest) -> Path:
+    """``$REZERO_CACHE/indexes/<engine>-<corpus fingerprint>-<settings hash>``."""
+    settings = hashlib.sha256(json.dumps(manifest.settings, sort_keys=True, default=str).encode()).hexdigest()
+    return cache_dir() / "indexes" / f"{manifest.engine}-{manifest.corpus_fingerprint[:16]}-{settings[:12]}"
