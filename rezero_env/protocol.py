@@ -57,16 +57,30 @@ def count_tag(text: str, tag: str) -> int:
     return len(tag_spans(text, tag))
 
 
+def first_content(text: str, tag: str) -> str | None:
+    """The inner text of the first closed ``<tag>…</tag>`` block (not stripped), or None; reads no further.
+
+    Example:
+        >>> first_content("<search>a</search><search>b</search>", "search"), first_content("<search>a", "search")
+        ('a', None)
+    """
+    opening, closing = f"<{tag}>", f"</{tag}>"
+    start = text.find(opening)
+    if start < 0:
+        return None
+    stop = text.find(closing, start + len(opening))
+    return text[start + len(opening) : stop] if stop >= 0 else None
+
+
 def first_answer(text: str) -> str | None:
     """The stripped content of the first ``<answer>…</answer>`` block, or None when there is none."""
-    answers = tag_contents(text, "answer")
-    return answers[0].strip() if answers else None
+    answer = first_content(text, "answer")
+    return answer.strip() if answer is not None else None
 
 
 def first_search(text: str) -> str | None:
     """The content of the first ``<search>…</search>`` block (not stripped), or None when there is none."""
-    searches = tag_contents(text, "search")
-    return searches[0] if searches else None
+    return first_content(text, "search")
 
 
 _INFO_OPEN = re.compile(r"<info\w*>", re.IGNORECASE)

@@ -23,18 +23,20 @@ class QADataset:
         documents: The corpus, in index order.
         tasks: Every task of the dataset.
         splits: Split name → indices into ``tasks``. ``"all"`` is always present.
+        source: Where the tasks were read from (a file or folder), named in errors; None for datasets built in code.
 
     Datasets compare and hash by identity (they can hold millions of documents).
 
     Raises:
         ValueError: on duplicate document or task ids, a split index out of range, or a task whose supporting id is
-            not a document of the corpus.
+            not a document of the corpus (the id and the positions named).
     """
 
     name: str
     documents: tuple[Document, ...]
     tasks: tuple[Task, ...]
     splits: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    source: str | None = None
     _by_id: dict[str, Document] = field(init=False, repr=False, compare=False)
     _task_by_id: dict[str, Task] = field(init=False, repr=False, compare=False)
 
@@ -43,10 +45,18 @@ class QADataset:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         by_id = {doc.doc_id: doc for doc in self.documents}
         if len(by_id) != len(self.documents):
-            raise ValueError(f"Dataset {self.name!r}: document ids are not unique")
+            first, again = _repeated([doc.doc_id for doc in self.documents])
+            raise ValueError(
+                f"Dataset {self.name!r}: document id {self.documents[first].doc_id!r} is used twice "
+                f"(documents[{first}] and documents[{again}])"
+            )
         task_by_id = {task.id: task for task in self.tasks}
         if len(task_by_id) != len(self.tasks):
-            raise ValueError(f"Dataset {self.name!r}: task ids are not unique")
+            first, again = _repeated([task.id for task in self.tasks])
+            raise ValueError(
+                f"Dataset {self.name!r}: task id {self.tasks[first].id!r} is used twice "
+                f"(tasks[{first}] and tasks[{again}])"
+            )
         for task in self.tasks:
             missing = [doc_id for doc_id in task.supporting_ids if doc_id not in by_id]
             if missing:
@@ -75,15 +85,29 @@ class QADataset:
             raise KeyError(f"Dataset {self.name!r} has no task with id {task_id!r}") from None
 
     def split(self, name: str) -> tuple[Task, ...]:
-        """The tasks of split ``name`` (ValueError listing the available splits when unknown)."""
+        """The tasks of split ``name`` (ValueError naming the source and listing the available splits when unknown)."""
         if name not in self.splits:
-            raise ValueError(f"Dataset {self.name!r} has no split {name!r}; available: {sorted(self.splits)}")
+            source = f" (tasks from {self.source})" if self.source else ""
+            message = f"Dataset {self.name!r} has no split {name!r}{source}; available: {sorted(self.splits)}"
+            if set(self.splits) == {ALL_SPLIT} and len(self.tasks) < 2:
+                message += f"; {len(self.tasks)} task(s) are too few for a train/test split: use split='all'"
+            raise ValueError(message)
         return tuple(self.tasks[i] for i in self.splits[name])
 
     @property
     def fingerprint(self) -> str:
         """A SHA-256 over the documents' ids, titles and texts: equal corpora have equal fingerprints."""
         return corpus_fingerprint(self.documents)
+
+
+def _repeated(ids: Sequence[str]) -> tuple[int, int]:
+    """The positions of the first id that repeats: where it first appears and where it appears again."""
+    first: dict[str, int] = {}
+    for index, item in enumerate(ids):
+        if item in first:
+            return first[item], index
+        first[item] = index
+    raise ValueError("no repeated id")
 
 
 def corpus_fingerprint(documents: Sequence[Document]) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rezero_env.data.dataset import QADataset
-from rezero_env.data.files import DataFormatError
+from rezero_env.data.files import DataFormatError, identifier
 from rezero_env.data.native import splits_for
 from rezero_env.data.search_r1 import parse_contents, parse_question, read_corpus_file
 from rezero_env.types import Document, Task
@@ -61,9 +61,17 @@ def load_hf(source: str, options: Mapping[str, str], name: str | None = None) ->
         )
     parts = open_hf(source, split=options.get("split"), config=options.get("config"))
     tasks, splits = _tasks(source, parts, options)
+    if not tasks:
+        raise DataFormatError(f"Hugging Face dataset {source!r} (splits {sorted(parts)}): no questions")
     documents = read_corpus(options["corpus"], options)
+    if not documents:
+        raise DataFormatError(f"dataset_options['corpus'] {options['corpus']!r}: no documents")
     return QADataset(
-        name=name or f"{PREFIX}{source}", documents=tuple(documents), tasks=tuple(tasks), splits=splits_for(splits)
+        name=name or f"{PREFIX}{source}",
+        documents=tuple(documents),
+        tasks=tuple(tasks),
+        splits=splits_for(splits),
+        source=f"Hugging Face dataset {source!r}",
     )
 
 
@@ -183,16 +191,21 @@ def _hf_corpus(source: str, options: Mapping[str, str]) -> list[Document]:
         wanted.append(options.get("title_column", "title"))
     _columns(source, part, dataset, wanted)
     documents = []
+    first_row: dict[str, int] = {}
     for row, record in _rows(dataset, wanted):
         where = f"Corpus dataset {source!r} (split {part!r}), row {row}"
         doc_id, text = record[wanted[0]], record[wanted[1]]
         if doc_id is None or text is None:
             raise DataFormatError(f"{where}: missing field {wanted[0] if doc_id is None else wanted[1]!r}")
+        doc_id = identifier(doc_id, wanted[0], where)
+        if doc_id in first_row:
+            raise DataFormatError(f"{where}: duplicate document id {doc_id!r} (first at row {first_row[doc_id]})")
+        first_row[doc_id] = row
         if not isinstance(text, str):
             raise DataFormatError(f"{where}: field {wanted[1]!r} should be str, got {type(text).__name__}")
         title = record[wanted[2]] if len(wanted) > 2 else None
         if contents:
             title, text = parse_contents(text)
-        documents.append(Document(str(doc_id), text, title=str(title) if title else None))
+        documents.append(Document(doc_id, text, title=str(title) if title else None))
     logger.info("Read %d documents from corpus dataset %s", len(documents), source)
     return documents

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rezero_env.data.dataset import QADataset, train_test_indices
-from rezero_env.data.files import DataFormatError, field, read_csv, read_jsonl, string_list
+from rezero_env.data.files import DataFormatError, field, identifier, nonempty_string, read_csv, read_jsonl, string_list
+from rezero_env.data.native import require_records
 from rezero_env.types import Document, Task
 
 CHUNKS_FILE = "chunks.csv"
@@ -22,26 +23,52 @@ QUESTIONS_FILE = "questions.jsonl"
 def load_rezero(folder: Path, name: str | None = None) -> QADataset:
     """Load a folder in ReZero's format."""
     chunks_path, questions_path = folder / CHUNKS_FILE, folder / QUESTIONS_FILE
-    documents = [
-        Document(doc_id=row["chunk_id"], text=row["content"])
-        for _, row in read_csv(chunks_path, ("chunk_id", "content"))
-    ]
+    documents = read_chunks(chunks_path)
+    require_records(chunks_path, len(documents), "documents", folder)
     known_ids = {doc.doc_id for doc in documents}
     tasks: list[Task] = []
     for line_number, record in read_jsonl(questions_path):
-        chunk_id = str(field(record, "id", questions_path, line_number, (str, int)))
+        where = f"{questions_path}:{line_number}"
+        chunk_id = identifier(field(record, "id", questions_path, line_number, (str, int)), "id", where)
         if chunk_id not in known_ids:
-            raise DataFormatError(f"{questions_path}:{line_number}: id {chunk_id!r} is not a chunk_id of {chunks_path}")
+            raise DataFormatError(f"{where}: id {chunk_id!r} is not a chunk_id of {chunks_path}")
         paragraphs = string_list(record, "supporting_paragraphs", questions_path, line_number)
+        answers = string_list(record, "answer", questions_path, line_number)
+        if not answers:
+            raise DataFormatError(f"{where}: field 'answer' is empty")
         tasks.append(
             Task(
                 id=f"apollo-{len(tasks)}",
-                question=field(record, "question", questions_path, line_number, str),
-                answers=string_list(record, "answer", questions_path, line_number),
+                question=nonempty_string(
+                    field(record, "question", questions_path, line_number, str), "question", where
+                ),
+                answers=answers,
                 supporting_ids=(chunk_id,),
                 meta={"chunk_id": chunk_id, "supporting_paragraphs": list(paragraphs)},
             )
         )
+    require_records(questions_path, len(tasks), "questions", folder)
     return QADataset(
-        name=name or folder.name, documents=tuple(documents), tasks=tuple(tasks), splits=train_test_indices(len(tasks))
+        name=name or folder.name,
+        documents=tuple(documents),
+        tasks=tuple(tasks),
+        splits=train_test_indices(len(tasks)),
+        source=str(questions_path),
     )
+
+
+def read_chunks(path: Path) -> list[Document]:
+    """The documents of a ``chunks.csv`` (DataFormatError naming the line of an empty or repeated ``chunk_id``)."""
+    documents = []
+    first_line: dict[str, int] = {}
+    for line_number, row in read_csv(path, ("chunk_id", "content")):
+        where = f"{path}:{line_number}"
+        chunk_id, content = row["chunk_id"], row["content"]
+        if chunk_id is None or content is None:  # a row with fewer cells than the header
+            raise DataFormatError(f"{where}: missing value for {'chunk_id' if chunk_id is None else 'content'!r}")
+        chunk_id = nonempty_string(chunk_id, "chunk_id", where)
+        if chunk_id in first_line:
+            raise DataFormatError(f"{where}: duplicate chunk_id {chunk_id!r} (first at {path}:{first_line[chunk_id]})")
+        first_line[chunk_id] = line_number
+        documents.append(Document(doc_id=chunk_id, text=content))
+    return documents

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from rezero_env.data.dataset import QADataset
-from rezero_env.data.files import DataFormatError, read_csv, read_jsonl
-from rezero_env.data.native import splits_for
+from rezero_env.data.files import DataFormatError, identifier, optional_title, read_jsonl
+from rezero_env.data.native import require_records, splits_for
+from rezero_env.data.rezero_format import read_chunks
 from rezero_env.types import Document, Task
 
 logger = logging.getLogger(__name__)
@@ -68,21 +69,23 @@ def read_corpus_file(path: Path) -> list[Document]:
     """Documents of a corpus file: JSON Lines in Search-R1's (``id``, ``contents``) or rezero's (``id``, ``text``,
     optional ``title``) form, told apart line by line, or a ReZero ``chunks.csv`` (``chunk_id``, ``content``)."""
     if path.suffix.lower() == ".csv":
-        return [Document(row["chunk_id"], row["content"]) for _, row in read_csv(path, ("chunk_id", "content"))]
+        return read_chunks(path)
     documents = []
+    first_line: dict[str, int] = {}
     for line_number, record in read_jsonl(path):
         where = f"{path}:{line_number}"
-        doc_id = record.get("id")
-        if doc_id is None:
+        if record.get("id") is None:
             raise DataFormatError(f"{where}: missing field 'id'")
-        if not isinstance(doc_id, str | int):
-            raise DataFormatError(f"{where}: field 'id' should be str or int, got {type(doc_id).__name__}")
+        doc_id = identifier(record["id"], "id", where)
+        if doc_id in first_line:
+            raise DataFormatError(f"{where}: duplicate document id {doc_id!r} (first at {path}:{first_line[doc_id]})")
+        first_line[doc_id] = line_number
         if "text" in record:
-            text, title = _string(record, "text", where), record.get("title")
-            documents.append(Document(str(doc_id), text, title=str(title) if title else None))
+            text = _string(record, "text", where)
+            documents.append(Document(doc_id, text, title=optional_title(record, path, line_number)))
         elif "contents" in record:
             title, text = parse_contents(_string(record, "contents", where))
-            documents.append(Document(str(doc_id), text, title=title))
+            documents.append(Document(doc_id, text, title=title))
         else:
             raise DataFormatError(f"{where}: missing field 'contents' (Search-R1) or 'text' (rezero)")
     logger.info("Read %d documents from %s", len(documents), path)
@@ -137,11 +140,11 @@ def parse_question(
         raise DataFormatError(f"{where}: field {question_key!r} should be a non-empty string, got {question!r:.80}")
     answers = answer_strings(record.get(answers_key), answers_key, where)
     task_id = record.get(id_key)
-    if task_id is not None and (isinstance(task_id, bool) or not isinstance(task_id, str | int)):
-        raise DataFormatError(f"{where}: field {id_key!r} should be str or int, got {type(task_id).__name__}")
+    if task_id is not None:
+        task_id = identifier(task_id, id_key, where)
     split = record.get("split")
-    if split is not None and not isinstance(split, str):
-        raise DataFormatError(f"{where}: field 'split' should be str, got {type(split).__name__}")
+    if split is not None and (not isinstance(split, str) or not split.strip()):
+        raise DataFormatError(f"{where}: field 'split' should be a non-empty string, got {split!r:.80}")
     source = record.get("data_source")
     meta = {"data_source": source} if isinstance(source, str) else {}
     task = Task(id=default_id if task_id is None else str(task_id), question=question, answers=answers, meta=meta)
@@ -194,6 +197,7 @@ def read_questions(sources: Sequence[QuestionSource]) -> tuple[list[Task], list[
     splits: list[str | None] = []
     seen: dict[str, str] = {}
     for path, file_split in sources:
+        before = len(tasks)
         for where, record in question_records(path):
             default_id = f"{file_split or 'q'}-{len(tasks)}"
             task, row_split = parse_question(record, where, default_id)
@@ -202,6 +206,7 @@ def read_questions(sources: Sequence[QuestionSource]) -> tuple[list[Task], list[
             seen[task.id] = where
             tasks.append(task)
             splits.append(file_split or row_split)
+        require_records(path, len(tasks) - before, "questions")
     return tasks, splits
 
 
@@ -224,6 +229,13 @@ def folder_sources(folder: Path) -> tuple[Path, list[QuestionSource]]:
 def load_search_r1(corpus: Path, questions: Sequence[QuestionSource], name: str | None = None) -> QADataset:
     """Load a Search-R1 corpus file and its question files (each with the split it holds, or None)."""
     documents = read_corpus_file(corpus)
+    require_records(corpus, len(documents), "documents")
     tasks, splits = read_questions(questions)
     dataset_name = name or f"{corpus.stem}:{'+'.join(path.stem for path, _ in questions)}"
-    return QADataset(name=dataset_name, documents=tuple(documents), tasks=tuple(tasks), splits=splits_for(splits))
+    return QADataset(
+        name=dataset_name,
+        documents=tuple(documents),
+        tasks=tuple(tasks),
+        splits=splits_for(splits),
+        source=" + ".join(str(path) for path, _ in questions),
+    )

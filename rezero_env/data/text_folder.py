@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 
 from rezero_env.data.dataset import QADataset
-from rezero_env.data.files import DataFormatError, read_jsonl, string_list
-from rezero_env.data.native import parse_task, splits_for
+from rezero_env.data.files import DataFormatError, read_jsonl, read_text, string_list
+from rezero_env.data.native import check_supporting_ids, parse_task, require_records, splits_for
 from rezero_env.types import Document, Task
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
@@ -92,7 +92,7 @@ def load_text_folder(folder: Path, questions: Path | None = None, max_chars: int
     documents = []
     for path in files:
         relative = path.relative_to(folder).as_posix()
-        for n, (heading, chunk) in enumerate(chunk_text(path.read_text(encoding="utf-8"), max_chars)):
+        for n, (heading, chunk) in enumerate(chunk_text(read_text(path), max_chars)):
             documents.append(Document(f"{relative}#{n}", chunk, title=heading or path.stem))
     questions_path = questions or folder / "questions.jsonl"
     if not questions_path.is_file():
@@ -100,16 +100,33 @@ def load_text_folder(folder: Path, questions: Path | None = None, max_chars: int
             f"{folder}: no questions file; put questions.jsonl in the folder or pass "
             "dataset_options={'questions': PATH}"
         )
+    require_records(folder, len(documents), "text in its files (no paragraphs to search)")
+    chunk_ids = {doc.doc_id for doc in documents}
     tasks: list[Task] = []
     splits: list[str | None] = []
+    first_line: dict[str, int] = {}
     for line_number, record in read_jsonl(questions_path):
+        where = f"{questions_path}:{line_number}"
         task, split = parse_task(record, questions_path, line_number, default_id=f"q{len(tasks)}")
+        if task.id in first_line:
+            raise DataFormatError(
+                f"{where}: duplicate question id {task.id!r} (first at {questions_path}:{first_line[task.id]})"
+            )
+        first_line[task.id] = line_number
+        check_supporting_ids(task.supporting_ids, chunk_ids, where, "a chunk id ('<file>#<n>', e.g. 'notes.md#0')")
         if "supporting_paragraphs" in record and not task.supporting_ids:
             paragraphs = string_list(record, "supporting_paragraphs", questions_path, line_number)
             task = _with_supporting_paragraphs(task, paragraphs, documents, questions_path, line_number)
         tasks.append(task)
         splits.append(split)
-    return QADataset(name=folder.name, documents=tuple(documents), tasks=tuple(tasks), splits=splits_for(splits))
+    require_records(questions_path, len(tasks), "questions", folder)
+    return QADataset(
+        name=folder.name,
+        documents=tuple(documents),
+        tasks=tuple(tasks),
+        splits=splits_for(splits),
+        source=str(questions_path),
+    )
 
 
 def _with_supporting_paragraphs(

@@ -14,7 +14,15 @@ from rezero_env.rewards.correctness import (
 )
 from rezero_env.rewards.em_chunk import EmChunkReward, em_chunk_reward
 from rezero_env.rewards.format import FormatReward, format_reward
-from rezero_env.rewards.judge import EMF1Judge, Judge, default_judge, exact_match, normalize_answer, token_f1
+from rezero_env.rewards.judge import (
+    EMF1Judge,
+    Judge,
+    default_judge,
+    exact_match,
+    normalize_answer,
+    resolve_judge,
+    token_f1,
+)
 from rezero_env.rewards.presets import REWARD_PRESETS, apply_reward_preset
 from rezero_env.rewards.retry import RetryReward, retry_reward
 from rezero_env.rewards.search_diversity import SearchDiversityReward, search_diversity_reward
@@ -40,6 +48,7 @@ __all__ = [
     "exact_match_reward",
     "format_reward",
     "normalize_answer",
+    "resolve_judge",
     "retry_reward",
     "search_diversity_reward",
     "search_strategy_reward",

@@ -21,6 +21,48 @@ def last_assistant_content(messages: Sequence[Message]) -> str | None:
     return contents[-1] if contents else None
 
 
+# The reward terms read whole messages of up to a megabyte: these helpers read no further than they need, and agree
+# with rezero_env.protocol (ReZero's ``<tag>([\s\S]*?)</tag>``: leftmost opening tag, nearest closing tag after it),
+# whose functions find every block (~0.5 µs a block: 25 ms for a message made of 50,000 tags).
+
+
+def count_blocks(text: str, tag: str, limit: int) -> int:
+    """``min(limit, n)`` for the ``n`` non-overlapping closed ``<tag>…</tag>`` blocks of ``text``, as
+    :func:`rezero_env.protocol.count_tag` counts them, reading only up to the ``limit``-th block.
+
+    Example:
+        >>> count_blocks("<search>a</search> <search>b <search>c</search> <search>", "search", limit=5)
+        2
+    """
+    opening, closing = f"<{tag}>", f"</{tag}>"
+    count = position = 0
+    while count < limit:
+        start = text.find(opening, position)
+        if start < 0:
+            break
+        stop = text.find(closing, start + len(opening))
+        if stop < 0:
+            break
+        count += 1
+        position = stop + len(closing)
+    return count
+
+
+def first_block(text: str, tag: str) -> str | None:
+    """The inner text (not stripped) of the first closed ``<tag>…</tag>`` block, or None; it reads no further.
+
+    Example:
+        >>> first_block("<answer> Y </answer><answer>Z</answer>", "answer"), first_block("<answer>Y", "answer")
+        (' Y ', None)
+    """
+    opening = f"<{tag}>"
+    start = text.find(opening)
+    if start < 0:
+        return None
+    stop = text.find(f"</{tag}>", start + len(opening))
+    return None if stop < 0 else text[start + len(opening) : stop]
+
+
 class RewardTerm(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
     """Adds ``weight * score(transcript)`` to the reward of the step that ends an episode (terminated or truncated)
     and records the raw score under ``info["reward_terms"][name]``.

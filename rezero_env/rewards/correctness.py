@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import gymnasium as gym
 
-from rezero_env.protocol import first_answer, has_tag
-from rezero_env.rewards.base import RewardTerm, last_assistant_content
-from rezero_env.rewards.judge import Judge, default_judge, exact_match
+from rezero_env.protocol import has_tag
+from rezero_env.rewards.base import RewardTerm, first_block, last_assistant_content
+from rezero_env.rewards.judge import Judge, default_judge, exact_match, resolve_judge
 from rezero_env.types import Message, Task
 
 
@@ -27,10 +27,10 @@ def correctness_reward(messages: Sequence[Message], answers: Sequence[str], judg
     if not messages or messages[-1]["role"] != "assistant":
         return 0.0
     content = messages[-1]["content"]
-    prediction = first_answer(content)
+    prediction = first_block(content, "answer")
     if prediction is None or has_tag(content, "search") or has_tag(content, "information"):
         return 0.0
-    return min(1.0, max(0.0, float(judge(prediction, answers))))
+    return min(1.0, max(0.0, float(judge(prediction.strip(), answers))))
 
 
 class CorrectnessReward(RewardTerm):
@@ -48,8 +48,9 @@ class CorrectnessReward(RewardTerm):
     name = "correctness"
 
     def __init__(self, env: gym.Env[str, str], weight: float = 1.0, judge: Judge | None = None) -> None:
+        resolved = resolve_judge(judge)  # before wrapping: a bad judge fails here, not at the first episode end
         super().__init__(env, weight=weight, judge=judge)
-        self.judge: Judge = judge or default_judge
+        self.judge: Judge = resolved
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         return correctness_reward(messages, task.answers, self.judge)
@@ -64,8 +65,8 @@ def exact_match_reward(messages: Sequence[Message], answers: Sequence[str]) -> f
         1.0
     """
     content = last_assistant_content(messages)
-    prediction = first_answer(content) if content is not None else None
-    return exact_match(prediction, answers) if prediction is not None else 0.0
+    prediction = first_block(content, "answer") if content is not None else None
+    return exact_match(prediction.strip(), answers) if prediction is not None else 0.0
 
 
 class ExactMatchReward(RewardTerm):

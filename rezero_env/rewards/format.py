@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from rezero_env.protocol import count_tag, has_information_block, has_tag
-from rezero_env.rewards.base import RewardTerm, last_assistant_content
+from rezero_env.protocol import has_information_block, has_tag
+from rezero_env.rewards.base import RewardTerm, count_blocks, last_assistant_content
 from rezero_env.types import Message, Task
 
-_MARKDOWN_WRAPPED_TAG = re.compile(r"(\*\*|\*|_)</?(?:think|search|answer|information|info)>\1")
+#: ReZero's rule is the regex ``(\*\*|\*|_)</?(?:think|search|answer|information|info)>\1``; it matches exactly when one
+#: of these substrings occurs (``**<t>**`` holds ``*<t>*``). Substring search reads a megabyte in ~0.3 ms whatever it
+#: holds, where the regex tries a match at every ``*`` and ``_`` (~25 ms for a megabyte of them).
+_WRAPPED_TAGS = {
+    mark: tuple(
+        f"{mark}<{slash}{tag}>{mark}"
+        for slash in ("", "/")
+        for tag in ("think", "search", "answer", "information", "info")
+    )
+    for mark in ("*", "_")
+}
+
+
+def has_markdown_wrapped_tag(content: str) -> bool:
+    """True if a tag is wrapped in bold or italic markers (``**<think>**``, ``*</search>*``, ``_<answer>_``, …).
+
+    Example:
+        >>> has_markdown_wrapped_tag("**<think>**x"), has_markdown_wrapped_tag("*<think>_")
+        (True, False)
+    """
+    return any(
+        f"{mark}<" in content and any(wrapped in content for wrapped in wrapped_tags)
+        for mark, wrapped_tags in _WRAPPED_TAGS.items()
+    )
 
 
 def format_reward(messages: Sequence[Message]) -> float:
@@ -30,10 +52,10 @@ def format_reward(messages: Sequence[Message]) -> float:
         0.0
     """
     content = last_assistant_content(messages)
-    if content is None or _MARKDOWN_WRAPPED_TAG.search(content) or has_information_block(content):
+    if content is None or has_markdown_wrapped_tag(content) or has_information_block(content):
         return 0.0
     think = has_tag(content, "think")
-    answer = count_tag(content, "answer") == 1
+    answer = count_blocks(content, "answer", limit=2) == 1
     search = has_tag(content, "search")
     if search and answer:
         return 0.0

@@ -47,11 +47,15 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
         >>> round(token_f1("born in Velmora", ["Velmora"]), 3)
         0.5
     """
-    predicted = normalize_answer(prediction).split()
+    return _best_f1(normalize_answer(prediction).split(), [normalize_answer(answer).split() for answer in answers])
+
+
+def _best_f1(predicted: list[str], golds: Sequence[list[str]]) -> float:
+    """The best token F1 of the normalised prediction tokens against each normalised answer's tokens."""
     best = 0.0
-    for answer in answers:
-        gold = normalize_answer(answer).split()
-        common = sum((Counter(predicted) & Counter(gold)).values())
+    predicted_counts = Counter(predicted) if golds else Counter()
+    for gold in golds:
+        common = sum((predicted_counts & Counter(gold)).values())
         if common == 0:
             continue
         precision, recall = common / len(predicted), common / len(gold)
@@ -59,8 +63,16 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
     return best
 
 
+#: Predictions longer than this many characters are judged wrong without being normalised (see :class:`EMF1Judge`).
+MAX_PREDICTION_CHARS = 16_384
+
+
 class EMF1Judge:
     """Accept (1.0) on exact match or token F1 ≥ ``f1_threshold``; otherwise 0.0.
+
+    A prediction longer than ``max_prediction_chars`` is judged wrong (0.0) without being read: SQuAD normalisation
+    costs up to 150 ms on a crafted megabyte (``"a—" * 500_000``), and a prediction that long can only match a short
+    gold answer if nearly all of it is whitespace, punctuation or articles. None reads every prediction.
 
     Example:
         >>> judge = EMF1Judge(f1_threshold=0.8)
@@ -68,18 +80,65 @@ class EMF1Judge:
         (1.0, 0.0)
     """
 
-    def __init__(self, f1_threshold: float = 0.8) -> None:
+    def __init__(self, f1_threshold: float = 0.8, max_prediction_chars: int | None = MAX_PREDICTION_CHARS) -> None:
         if not 0 < f1_threshold <= 1:
             raise ValueError(f"f1_threshold must be in (0, 1], got {f1_threshold}")
+        if max_prediction_chars is not None and (
+            isinstance(max_prediction_chars, bool)
+            or not isinstance(max_prediction_chars, int)
+            or max_prediction_chars < 1
+        ):
+            raise ValueError(f"max_prediction_chars must be a positive integer or None, got {max_prediction_chars!r}")
         self.f1_threshold = f1_threshold
+        self.max_prediction_chars = max_prediction_chars
 
     def __call__(self, prediction: str, answers: Sequence[str]) -> float:
-        if exact_match(prediction, answers):
+        if self.max_prediction_chars is not None and len(prediction) > self.max_prediction_chars:
+            return 0.0
+        normalized = normalize_answer(prediction)
+        golds = [normalize_answer(answer) for answer in answers]
+        if normalized in golds:
             return 1.0
-        return float(token_f1(prediction, answers) >= self.f1_threshold)
+        gold_tokens = [gold.split() for gold in golds]
+        # F1 <= 2g / (p + g) for p predicted and g gold tokens, so with p * threshold > 2g + 1 for every answer the
+        # threshold is out of reach; p is counted without splitting (normalised text has single spaces).
+        predicted_count = normalized.count(" ") + 1 if normalized else 0
+        if all(predicted_count * self.f1_threshold > 2 * len(gold) + 1 for gold in gold_tokens):
+            return 0.0
+        return float(_best_f1(normalized.split(), gold_tokens) >= self.f1_threshold)
 
     def __repr__(self) -> str:
-        return f"EMF1Judge(f1_threshold={self.f1_threshold})"
+        cap = (
+            ""
+            if self.max_prediction_chars == MAX_PREDICTION_CHARS
+            else f", max_prediction_chars={self.max_prediction_chars}"
+        )
+        return f"EMF1Judge(f1_threshold={self.f1_threshold}{cap})"
 
 
 default_judge: Judge = EMF1Judge()
+
+
+def resolve_judge(judge: object) -> Judge:
+    """The judge to use for ``judge``: :data:`default_judge` for None, a callable as it is.
+
+    Raises:
+        ValueError: for a string (judges by name are not available yet).
+        TypeError: for anything else that is not callable.
+
+    Example:
+        >>> resolve_judge(None) is default_judge
+        True
+    """
+    if judge is None:
+        return default_judge
+    if isinstance(judge, str):
+        raise ValueError(
+            f"judge={judge!r}: judges by name are not available yet; pass a callable judge(prediction, answers) -> "
+            "float, e.g. rezero_env.rewards.EMF1Judge(f1_threshold=0.8), or None for the default judge"
+        )
+    if not callable(judge):
+        raise TypeError(
+            f"judge must be a callable judge(prediction, answers) -> float or None, got {type(judge).__name__}"
+        )
+    return judge

@@ -9,7 +9,7 @@ from rezero_env.rewards.base import RewardTerm
 from rezero_env.rewards.correctness import CorrectnessReward, ExactMatchReward
 from rezero_env.rewards.em_chunk import EmChunkReward
 from rezero_env.rewards.format import FormatReward
-from rezero_env.rewards.judge import Judge
+from rezero_env.rewards.judge import Judge, resolve_judge
 from rezero_env.rewards.retry import RetryReward
 from rezero_env.rewards.search_diversity import SearchDiversityReward
 from rezero_env.rewards.search_strategy import SearchStrategyReward
@@ -42,6 +42,10 @@ def apply_reward_preset(
 ) -> gym.Env[str, str]:
     """Wrap ``env`` with the reward terms of ``preset``; ``judge`` replaces the correctness judge.
 
+    Raises:
+        ValueError: for an unknown preset or a judge given by name (not available yet).
+        TypeError: for a judge that is neither None nor callable.
+
     Example:
         >>> import gymnasium as gym, rezero_env
         >>> env = apply_reward_preset(gym.make("SearchQA-v0", reward="none"), "em")
@@ -50,6 +54,7 @@ def apply_reward_preset(
     """
     if preset not in REWARD_PRESETS:
         raise ValueError(f"Unknown reward preset {preset!r}; choose one of {sorted(REWARD_PRESETS)}")
+    resolve_judge(judge)  # checked whatever the preset, so that a bad judge never passes silently
     for wrapper, weight in REWARD_PRESETS[preset]:
         if wrapper is CorrectnessReward:
             env = CorrectnessReward(env, weight=weight, judge=judge)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rezero_env.protocol import count_tag, has_tag
-from rezero_env.rewards.base import RewardTerm, assistant_contents
+from rezero_env.protocol import has_tag
+from rezero_env.rewards.base import RewardTerm, assistant_contents, count_blocks
 from rezero_env.types import Message, Task
+
+#: Searches beyond this many change nothing (the value saturates at 5 searches; halving needs 2 in one message), so a
+#: message holding 50,000 searches is read only up to its fifth.
+_COUNTED_SEARCHES = 5
 
 
 def retry_reward(messages: Sequence[Message]) -> float:
@@ -26,7 +30,7 @@ def retry_reward(messages: Sequence[Message]) -> float:
     contents = assistant_contents(messages)
     if not contents or not has_tag(contents[-1], "answer"):
         return 0.0
-    counts = [count_tag(content, "search") for content in contents]
+    counts = [count_blocks(content, "search", limit=_COUNTED_SEARCHES) for content in contents]
     total = sum(counts)
     if total == 0:
         return 0.0

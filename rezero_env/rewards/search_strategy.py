@@ -8,14 +8,48 @@ from collections.abc import Sequence
 from rezero_env.rewards.base import RewardTerm
 from rezero_env.types import Message, Task
 
-_THINK = re.compile(r"<think>[^<>]+</think>")
+# Each of these scans in linear time: a block's text cannot hold "<" or ">", so a failed match stops at the next one.
+_THINK = re.compile(r"<think>([^<>]+)</think>")
 _SEARCH = re.compile(r"<search>[^<>]+</search>")
 _ANSWER = re.compile(r"<answer>[^<>]+</answer>")
-_ANALYSIS = re.compile(
-    r"<think>[^<>]*?\b(?:based|according|from|results?|found|shows?|provided|information)\b[^<>]*?</think>",
-    re.IGNORECASE,
-)
 _INFORMATION = re.compile(r"<information>[^<>]+</information>")
+
+#: ReZero's analysis rule is one lazy regex, ``<think>[^<>]*?\b(?:based|according|from|results?|found|shows?|provided|
+#: information)\b[^<>]*?</think>`` (case-insensitive), quadratic in the length of an unclosed ``<think>`` (100 KB:
+#: 14 s). :func:`has_analysis` decides the same in linear time: it joins the think blocks' texts with ``<`` (a
+#: non-word character, as the ``>``/``<`` around each block are) and looks for each word between word boundaries.
+_ANALYSIS_WORDS = ("based", "according", "from", "result", "found", "show", "provided", "information")
+#: One regex per word, starting with the word itself so that the regex engine skips to its occurrences;
+#: ``(?<!\wword)`` is the ``\b`` before it.
+_ANALYSIS_PATTERNS = tuple(
+    (word, re.compile(rf"{word}(?<!\w{word}){'s?' if word in ('result', 'show') else ''}\b"))
+    for word in _ANALYSIS_WORDS
+)
+
+
+def _casefold_ascii(text: str) -> str:
+    """``text`` lowercased so that it equals one of the analysis words exactly where ``re.IGNORECASE`` would match it:
+    the characters Python's regex engine also equates with ``i`` and ``s`` (U+0130 İ, U+0131 ı, U+017F ſ) become
+    those letters, and ``str.lower`` does the rest (also K, U+212A, → ``k``). Length and word characters are kept."""
+    return text.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").lower()
+
+
+def has_analysis(content: str) -> bool:
+    """True if a ``<think>…</think>`` block of ``content`` cites the results ("based", "according", "found", …),
+    exactly as ReZero's regex decides, in time linear in ``len(content)``.
+
+    Example:
+        >>> has_analysis("<think>Based on the results, Y.</think>"), has_analysis("<think>" + "found " * 9)
+        (True, False)
+    """
+    return _cites_results(_THINK.findall(content))
+
+
+def _cites_results(think_texts: list[str]) -> bool:
+    if not think_texts:
+        return False
+    text = _casefold_ascii("<".join(think_texts))
+    return any(word in text and pattern.search(text) for word, pattern in _ANALYSIS_PATTERNS)
 
 
 def search_strategy_reward(messages: Sequence[Message]) -> float:
@@ -41,9 +75,10 @@ def search_strategy_reward(messages: Sequence[Message]) -> float:
     for message in messages:
         content = message["content"]
         if message["role"] == "assistant":
-            think = bool(_THINK.search(content))
+            think_texts = _THINK.findall(content)
+            think = bool(think_texts)
             search = bool(_SEARCH.search(content))
-            analysis = bool(_ANALYSIS.search(content))
+            analysis = _cites_results(think_texts)
             if think and search and not initial:
                 initial = True
             if last_was_information and think:

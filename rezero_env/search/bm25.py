@@ -2,11 +2,15 @@
 
 A bm25s index can be saved to and loaded from ``index_dir`` with a ``manifest.json`` (as dense indexes are), so a
 large corpus is tokenized and indexed once; loading an index built from another corpus or with other settings raises
-:class:`~rezero_env.search.manifest.IndexMismatchError` naming what differs.
+:class:`~rezero_env.search.manifest.IndexMismatchError` naming what differs. The manifest also records each index
+file's size and SHA-256 and the document count; a damaged index (a missing, truncated or altered file, one that does
+not load or counts other documents) is rebuilt with a WARNING naming the file, or with ``rebuild_damaged=False``
+raises :class:`~rezero_env.search.manifest.IndexCorruptError` naming it (see :mod:`rezero_env.search.manifest`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -16,7 +20,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rezero_env.search.manifest import MANIFEST_FILE, IndexManifest, default_index_dir, library_versions
+from rezero_env.search.manifest import (
+    MANIFEST_FILE,
+    IndexCorruptError,
+    IndexManifest,
+    default_index_dir,
+    library_versions,
+    load_index,
+    save_rebuilt,
+)
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -25,6 +37,14 @@ Backend = Literal["bm25s", "rank_bm25"]
 BACKENDS: tuple[Backend, ...] = ("bm25s", "rank_bm25")
 TOKENIZER = "bm25s.tokenize(stopwords='en')"
 _BM25S_FOLDER = "bm25s"
+#: The files bm25s saves for a BM25 index (method "lucene").
+_BM25S_FILES = (
+    "params.index.json",
+    "vocab.index.json",
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+)
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -51,9 +71,12 @@ class BM25Search:
             ``$REZERO_CACHE/indexes/bm25-<corpus>-<settings>`` (where ``scripts/build_index.py`` saves by default).
             Only the bm25s backend persists.
         rebuild: Build and overwrite even if ``index_dir`` holds an index.
+        rebuild_damaged: When the index in ``index_dir`` is damaged, rebuild it with a WARNING (default) instead of
+            raising :class:`~rezero_env.search.manifest.IndexCorruptError`.
 
     Raises:
         IndexMismatchError: when ``index_dir`` holds an index of another corpus or with other settings.
+        IndexCorruptError: when it holds a damaged index and ``rebuild_damaged`` is False (naming the file).
 
     Example:
         >>> engine = BM25Search([Document("a", "The Amber Astrolabe is kept in Velmora."), Document("b", "Cats purr.")])
@@ -69,6 +92,7 @@ class BM25Search:
         b: float = 0.75,
         index_dir: str | os.PathLike[str] | bool | None = None,
         rebuild: bool = False,
+        rebuild_damaged: bool = True,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of {BACKENDS}")
@@ -91,10 +115,23 @@ class BM25Search:
         if persist:
             self.manifest = self._manifest()
             self.index_dir = _resolve_index_dir(index_dir, self.manifest)
-            if not rebuild and (self.index_dir / _BM25S_FOLDER / "params.index.json").is_file():
-                IndexManifest.load(self.index_dir).check(self.manifest, self.index_dir)
-                self._index = _import_bm25s().BM25.load(str(self.index_dir / _BM25S_FOLDER), show_progress=False)
-                logger.info("Loaded BM25 index of %d documents from %s", len(self.documents), self.index_dir)
+            folder = self.index_dir
+            saved = (folder / _BM25S_FOLDER).exists() or (folder / MANIFEST_FILE).exists()
+            if not rebuild and saved:
+                loaded = load_index(
+                    folder,
+                    self.manifest,
+                    _BM25S_FOLDER,
+                    lambda: _load_bm25s(folder / _BM25S_FOLDER),
+                    _inspect,
+                    rebuild_damaged=rebuild_damaged,
+                )
+                if loaded is not None:
+                    self._index = loaded[0]
+                    logger.info("Loaded BM25 index of %d documents from %s", len(self.documents), folder)
+                    return
+                self._build()  # damaged: rebuilt, and saved when the folder can be written
+                save_rebuilt(self.save, folder)
                 return
         self._build()
         if self.index_dir is not None:
@@ -114,9 +151,11 @@ class BM25Search:
         staging = folder / f"{_BM25S_FOLDER}.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         self._index.save(str(staging), show_progress=False)
+        written = {f"{_BM25S_FOLDER}/{path.name}": path for path in staging.iterdir() if path.is_file()}
+        manifest = (self.manifest or self._manifest()).with_files(written, int(self._index.scores["num_docs"]))
         shutil.rmtree(folder / _BM25S_FOLDER, ignore_errors=True)
         staging.replace(folder / _BM25S_FOLDER)
-        (self.manifest or self._manifest()).save(folder)
+        manifest.save(folder)
         logger.info("Saved BM25 index of %d documents to %s", len(self.documents), folder)
 
     def _build(self) -> None:
@@ -185,6 +224,47 @@ def _import_bm25s() -> Any:
     if bm25s_logger.level == logging.DEBUG:
         bm25s_logger.setLevel(logging.NOTSET)
     return bm25s
+
+
+def _load_bm25s(folder: Path) -> Any:
+    """``bm25s.BM25.load(folder)``; when it fails, an IndexCorruptError naming the first file that cannot be read
+    on its own (bm25s's errors do not say which), or bm25s's error when each can."""
+    try:
+        return _import_bm25s().BM25.load(str(folder), show_progress=False)
+    except Exception as error:
+        for name in _BM25S_FILES:
+            path = folder / name
+            try:
+                if name.endswith(".json"):
+                    json.loads(path.read_bytes())
+                else:
+                    np.load(path, allow_pickle=False, mmap_mode="r")
+            except (OSError, ValueError, RecursionError, EOFError) as file_error:
+                raise IndexCorruptError(
+                    path, f"the index file does not load ({type(file_error).__name__}: {file_error})"
+                ) from None
+        raise error
+
+
+def _inspect(index: Any) -> tuple[int, str | None]:
+    """A loaded bm25s index's document count and what is inconsistent in its arrays (None when nothing is)."""
+    scores = index.scores
+    count = int(scores["num_docs"])
+    data, indices, indptr = (np.asarray(scores[name]) for name in ("data", "indices", "indptr"))
+    if data.ndim != 1 or indices.ndim != 1 or indptr.ndim != 1 or len(indptr) == 0:
+        return count, "the index's score arrays are not one-dimensional"
+    if len(data) != len(indices) or int(indptr[-1]) != len(data) or int(indptr[0]) != 0:
+        return count, f"the index's arrays disagree ({len(data)} scores, {len(indices)} document numbers)"
+    if np.any(np.diff(indptr) < 0):
+        return count, "the index's column pointers (indptr) decrease"
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= count):
+        return count, f"the index refers to documents outside 0..{count - 1}"
+    if not np.all(np.isfinite(data)):
+        return count, "the index holds scores that are not finite"
+    vocab = index.vocab_dict
+    if not isinstance(vocab, dict) or any(not isinstance(i, int) or not 0 <= i < len(indptr) for i in vocab.values()):
+        return count, "the index's vocabulary does not match its arrays"
+    return count, None
 
 
 def _resolve_index_dir(index_dir: str | os.PathLike[str] | bool | None, manifest: IndexManifest) -> Path:

@@ -6,13 +6,18 @@ sentence-transformers folder or hub id works too (``encoder=...``). For e5-style
 
 Indexes are saved under ``index_dir`` (by default ``$REZERO_CACHE/indexes/dense-<corpus>-<settings>``, so a corpus is
 encoded once per machine) with a ``manifest.json``; loading an index built from another corpus or with other
-settings raises :class:`~rezero_env.search.manifest.IndexMismatchError` naming what differs.
+settings raises :class:`~rezero_env.search.manifest.IndexMismatchError` naming what differs. The manifest also records
+``index.faiss``'s size and SHA-256 and its vector count; a damaged index (missing, truncated, altered, unreadable by
+faiss, or with another number of vectors or dimension) is rebuilt with a WARNING naming the file, or with
+``rebuild_damaged=False`` raises :class:`~rezero_env.search.manifest.IndexCorruptError` naming it (see
+:mod:`rezero_env.search.manifest`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +25,14 @@ from typing import Any, Literal
 import numpy as np
 
 from rezero_env.data.dataset import corpus_fingerprint
-from rezero_env.search.manifest import IndexManifest, default_index_dir, library_versions
+from rezero_env.search.manifest import (
+    MANIFEST_FILE,
+    IndexManifest,
+    default_index_dir,
+    library_versions,
+    load_index,
+    save_rebuilt,
+)
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -85,6 +97,8 @@ class DenseSearch:
         index_dir: Folder to load the index from, or to save it to after building; ``None`` uses the cache folder,
             ``False`` keeps it in memory only.
         rebuild: Build and overwrite even if ``index_dir`` holds an index.
+        rebuild_damaged: When the index in ``index_dir`` is damaged, rebuild it with a WARNING (default) instead of
+            raising :class:`~rezero_env.search.manifest.IndexCorruptError` naming the file.
         batch_size: Encoding batch size.
         device: Torch device for the encoder.
         hnsw_m, ef_search: HNSW graph degree and search breadth.
@@ -114,6 +128,7 @@ class DenseSearch:
         nlist: int | None = None,
         nprobe: int = 16,
         show_progress: bool = False,
+        rebuild_damaged: bool = True,
     ) -> None:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"Unknown index_type {index_type!r}; choose one of {INDEX_TYPES}")
@@ -148,14 +163,30 @@ class DenseSearch:
         )
         self.index_dir = None if index_dir is False else Path(index_dir or default_index_dir(self.manifest))
         faiss = _import_faiss()
-        if self.index_dir is not None and not rebuild and (self.index_dir / _INDEX_FILE).is_file():
-            IndexManifest.load(self.index_dir).check(self.manifest, self.index_dir)
-            self._index = faiss.read_index(str(self.index_dir / _INDEX_FILE))
-            logger.info("Loaded dense index of %d documents from %s", len(self.documents), self.index_dir)
+        folder = self.index_dir
+        if (
+            folder is not None
+            and not rebuild
+            and any((folder / name).exists() for name in (_INDEX_FILE, MANIFEST_FILE))
+        ):
+            loaded = load_index(
+                folder,
+                self.manifest,
+                _INDEX_FILE,
+                lambda: faiss.read_index(str(folder / _INDEX_FILE)),
+                functools.partial(_inspect, dimension=self.dimension, index_type=index_type),
+                rebuild_damaged=rebuild_damaged,
+            )
+            if loaded is not None:
+                self._index = loaded[0]
+                logger.info("Loaded dense index of %d documents from %s", len(self.documents), folder)
+            else:  # damaged: rebuilt, and saved when the folder can be written
+                self._index = self._build(passage_prefix, index_type, hnsw_m, settings.get("nlist"))
+                save_rebuilt(self.save, folder)
         else:
             self._index = self._build(passage_prefix, index_type, hnsw_m, settings.get("nlist"))
-            if self.index_dir is not None:
-                self.save(self.index_dir)
+            if folder is not None:
+                self.save(folder)
         if index_type == "hnsw":
             self._index.hnsw.efSearch = ef_search
         if index_type == "ivf":
@@ -173,8 +204,9 @@ class DenseSearch:
             return [[] for _ in queries]
         vectors = self.encode([self.query_prefix + query for query in queries])
         scores, indices = self._index.search(vectors, min(k, len(self.documents)))
+        n = len(self.documents)
         return [
-            [self._result(int(i), float(s)) for s, i in zip(row_scores, row_indices, strict=True) if i >= 0]
+            [self._result(int(i), float(s)) for s, i in zip(row_scores, row_indices, strict=True) if 0 <= i < n]
             for row_scores, row_indices in zip(scores, indices, strict=True)
         ]
 
@@ -190,13 +222,14 @@ class DenseSearch:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def save(self, folder: str | Path) -> None:
-        """Write the faiss index and its manifest into ``folder``."""
+        """Write the faiss index and its manifest (with the file's size, SHA-256 and vector count) into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / f"{_INDEX_FILE}.tmp"
+        staging = folder / f"{_INDEX_FILE}.tmp-{os.getpid()}"
         _import_faiss().write_index(self._index, str(staging))
+        manifest = self.manifest.with_files({_INDEX_FILE: staging}, int(self._index.ntotal))
         staging.replace(folder / _INDEX_FILE)
-        self.manifest.save(folder)
+        manifest.save(folder)
         logger.info("Saved dense index of %d documents to %s", len(self.documents), folder)
 
     def _build(self, passage_prefix: str, index_type: IndexType, hnsw_m: int, nlist: int | None) -> Any:
@@ -219,3 +252,17 @@ class DenseSearch:
     def _result(self, index: int, score: float) -> SearchResult:
         doc = self.documents[index]
         return SearchResult(doc_id=doc.doc_id, text=doc.text, score=score, title=doc.title)
+
+
+def _inspect(index: Any, *, dimension: int, index_type: IndexType) -> tuple[int, str | None]:
+    """A loaded faiss index's vector count and what does not fit the engine's settings (None when all does)."""
+    faiss = _import_faiss()
+    count = int(index.ntotal)
+    if int(index.d) != dimension:
+        return count, f"the index holds {index.d}-dimensional vectors, the encoder makes {dimension}-dimensional ones"
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return count, "the index does not rank by inner product"
+    kind = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSW, "ivf": faiss.IndexIVF}[index_type]
+    if not isinstance(index, kind):
+        return count, f"the index is a {type(index).__name__}, not a {index_type} index"
+    return count, None

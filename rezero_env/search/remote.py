@@ -16,6 +16,8 @@ the same corpus as the environment's dataset.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import http.client
 import json
@@ -25,10 +27,24 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rezero_env.search.base import SearchError
+from rezero_env.search.network import (
+    Deadline,
+    Fault,
+    Redactor,
+    StepBudget,
+    attempt_deadline,
+    check_seconds,
+    current_deadline,
+    loads_json,
+    parse_retry_after,
+    retry_delay,
+    url_secrets,
+    wait_phrase,
+)
 from rezero_env.types import Document, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -44,8 +60,18 @@ class RemoteSearch:
     server down, a timeout, an HTTP error status, a reply that is not the protocol's shape — raises
     :class:`~rezero_env.search.base.SearchError` naming the URL and the fault, which the environment shows as a
     ``Search failed: …`` observation (the episode goes on). Connection errors and HTTP 429/5xx are retried
-    ``max_retries`` times with exponential backoff (``backoff``, ``2 * backoff``, …); a timeout is not retried (a
-    slow server would only keep the trainer waiting longer).
+    ``max_retries`` times; the wait before retry ``i`` (from 0) is ``backoff * 2**i``, raised to the server's
+    ``Retry-After`` (seconds or an HTTP date) and capped at ``max_backoff``. A timeout is not retried (a slow server
+    would only keep the trainer waiting longer).
+
+    Time limits: ``timeout`` bounds each request as a whole — connecting, the headers and the body — however slowly
+    the server sends them; ``total_timeout`` bounds one search across its attempts and waits (a retry whose wait
+    would pass it is not made).
+
+    Secrets: the values of ``headers`` (but content-negotiation ones such as ``Accept``), the credentials of an
+    ``Authorization`` header and the password and query values of ``url`` are masked as ``***`` in every error,
+    log record and result (a server may echo them), by :class:`~rezero_env.search.network.Redactor`; they are never
+    logged.
 
     Each ``contents`` of Search-R1's corpora is ``"Title"`` in double quotes on its first line and the passage below;
     it is split into ``title`` and ``text``. A document that also carries ``title`` and ``text`` fields (as
@@ -57,13 +83,20 @@ class RemoteSearch:
         documents: Ignored (the server holds the corpus); accepted so the engine registry can build every engine as
             ``builder(corpus_documents, **search_options)``.
         url: The server's retrieve endpoint, e.g. ``"http://127.0.0.1:8000/retrieve"``; a URL whose path does not
-            end in ``/retrieve`` (such as ``"http://gpu-box:8000"``) gets ``/retrieve`` appended.
-        timeout: Seconds to wait for the connection and for each read of the reply.
+            end in ``/retrieve`` (such as ``"http://gpu-box:8000"``) gets ``/retrieve`` appended. User info
+            (``http://user:password@host``) is sent as a ``Basic`` ``Authorization`` header unless ``headers`` has
+            one.
+        timeout: Seconds one request may take in all (connection, headers and body).
         max_retries: Extra attempts after a connection error or an HTTP 429/5xx reply.
         backoff: Seconds before the first retry; doubled for each further one.
+        max_backoff: The longest wait before a retry, whatever ``Retry-After`` asks.
+        total_timeout: Seconds one search may take across attempts and waits; None:
+            ``(max_retries + 1) * timeout + max_backoff``.
         return_scores: Ask the server for scores (Search-R1's servers omit them otherwise).
-        headers: Extra HTTP headers (e.g. an ``Authorization`` header for a server behind a proxy); never logged.
+        headers: Extra HTTP headers (e.g. an ``Authorization`` header for a server behind a proxy); never logged,
+            and redacted from everything the engine returns.
         max_response_bytes: Replies longer than this are refused.
+        sleep: The function that waits between attempts (``time.sleep``; tests pass a recorder).
 
     Example:
         >>> engine = RemoteSearch(url="http://127.0.0.1:8000")
@@ -79,26 +112,37 @@ class RemoteSearch:
         timeout: float = 10.0,
         max_retries: int = 2,
         backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        total_timeout: float | None = None,
         return_scores: bool = True,
         headers: Mapping[str, str] | None = None,
         max_response_bytes: int = 64 * 2**20,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         del documents
-        self.url = retrieve_url(url)
-        for name, value in (("timeout", timeout), ("backoff", backoff)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"RemoteSearch: {name} must be a finite number of seconds >= 0, got {value!r}")
-        if timeout == 0:
-            raise ValueError("RemoteSearch: timeout must be > 0 seconds, got 0")
+        full_url = retrieve_url(url)
+        self.url = _without_user_info(full_url)
+        self.timeout = check_seconds("RemoteSearch:", "timeout", timeout, positive=True)
+        self.backoff = check_seconds("RemoteSearch:", "backoff", backoff)
+        self.max_backoff = check_seconds("RemoteSearch:", "max_backoff", max_backoff)
         for name, count, low in (("max_retries", max_retries, 0), ("max_response_bytes", max_response_bytes, 1)):
             if isinstance(count, bool) or not isinstance(count, int) or count < low:
                 raise ValueError(f"RemoteSearch: {name} must be an integer >= {low}, got {count!r}")
-        self.timeout = float(timeout)
         self.max_retries = max_retries
-        self.backoff = float(backoff)
+        default_total = (max_retries + 1) * self.timeout + self.max_backoff
+        self.total_timeout = check_seconds(
+            "RemoteSearch:", "total_timeout", default_total if total_timeout is None else total_timeout, positive=True
+        )
+        _check_headers(headers)
         self.return_scores = bool(return_scores)
         self.max_response_bytes = max_response_bytes
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json", **dict(headers or {})}
+        self.sleep = sleep
+        extra = dict(headers or {})
+        basic = _basic_credentials(full_url)
+        if basic and not any(name.lower() == "authorization" for name in extra):
+            extra["Authorization"] = basic
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json", **extra}
+        self._redact = Redactor.for_headers(extra, *url_secrets(full_url))
         self._where = f"remote search at {display_url(self.url)}"
 
     def __repr__(self) -> str:
@@ -109,47 +153,184 @@ class RemoteSearch:
         return self.batch_search([query], k)[0]
 
     def batch_search(self, queries: Sequence[str], k: int) -> list[list[SearchResult]]:
-        """Return the server's top ``k`` results for each query, in order, from one HTTP request."""
+        """Return the server's top ``k`` results for each query, in order, from one HTTP request.
+
+        Raises:
+            SearchError: when the server cannot be reached in time or answers with an error or garbage (with every
+                secret masked).
+        """
         queries = list(queries)
         if not queries:
             return []
         if k < 1:
             return [[] for _ in queries]
         payload = {"queries": queries, "topk": int(k), "return_scores": self.return_scores}
-        reply = self._post(json.dumps(payload).encode("utf-8"))
-        return parse_reply(reply, len(queries), k, where=self._where)
+        try:
+            reply = self._post(_json_bytes(payload), len(queries))
+            results = parse_reply(reply, len(queries), k, where=self._where)
+        except SearchError as error:
+            message = self._redact(str(error))
+            self._redact.log(logger, logging.WARNING, "Remote search failed: %s", message)
+            raise SearchError(message) from None
+        return [self._redact.results(hits) for hits in results]
 
-    def _post(self, body: bytes) -> Any:
-        """POST ``body`` and return the decoded JSON reply, retrying transient faults."""
+    def _post(self, body: bytes, n_queries: int) -> Any:
+        """POST ``body`` and return the decoded JSON reply, retrying transient faults within ``total_timeout``."""
+        budget = StepBudget(self.total_timeout)
         attempts = self.max_retries + 1
-        fault = ""
         for attempt in range(attempts):
-            if attempt:
-                delay = self.backoff * 2 ** (attempt - 1)
-                logger.warning("%s: %s; retry %d/%d in %.2f s", self._where, fault, attempt, self.max_retries, delay)
-                time.sleep(delay)
-            request = urllib.request.Request(self.url, data=body, headers=self._headers, method="POST")
+            self._redact.log(
+                logger, logging.DEBUG, "%s: POST of %d queries, attempt %d", self._where, n_queries, attempt + 1
+            )
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read(self.max_response_bytes + 1)
-            except urllib.error.HTTPError as error:
-                fault = f"HTTP {error.code} {error.reason}{_error_detail(error)}"
-                if error.code not in RETRY_STATUSES:
-                    raise SearchError(f"{self._where} answered {fault}") from None
-            except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as error:
-                reason = error.reason if isinstance(error, urllib.error.URLError) else error
-                if isinstance(reason, TimeoutError):
-                    raise SearchError(f"{self._where} timed out after {self.timeout:g} s") from None
-                fault = f"cannot reach the server ({_describe(reason)})"
-            else:
-                if len(raw) > self.max_response_bytes:
-                    raise SearchError(f"{self._where} sent a reply over {self.max_response_bytes} bytes")
-                try:
-                    return json.loads(raw)
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                    raise SearchError(f"{self._where} sent a malformed reply: not JSON ({error})") from None
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        raise SearchError(f"{self._where} failed{tries}: {fault}")
+                with attempt_deadline(budget, self.timeout) as deadline:
+                    return self._attempt(body, deadline)
+            except Fault as fault:
+                if not fault.retryable:
+                    raise SearchError(f"{self._where} {fault.message}") from None
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                if attempt + 1 == attempts:
+                    raise SearchError(f"{self._where} failed{tries}: {fault.message}") from None
+                delay = retry_delay(attempt, self.backoff, self.max_backoff, fault.retry_after)
+                if delay >= budget.remaining():
+                    raise SearchError(
+                        f"{self._where} failed{tries}: {fault.message}; {wait_phrase(delay, fault)} would pass the "
+                        f"total_timeout of {self.total_timeout:g} s"
+                    ) from None
+                self._redact.log(
+                    logger,
+                    logging.WARNING,
+                    "%s: %s; retry %d/%d in %.2f s",
+                    self._where,
+                    fault.message,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
+                budget.wait(delay, self.sleep)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, body: bytes, deadline: Deadline) -> Any:
+        """One request within ``deadline``; every failure becomes a :class:`Fault`."""
+        limited = deadline.seconds < self.timeout
+        timed_out = (
+            f"ran out of its total_timeout of {self.total_timeout:g} s"
+            if limited
+            else f"timed out after {self.timeout:g} s"
+        )
+        if deadline.remaining() <= 0:
+            raise Fault(timed_out, retryable=False)
+        request = urllib.request.Request(self.url, data=body, headers=self._headers, method="POST")
+        try:
+            with _opener().open(request, timeout=max(deadline.remaining(), 1e-3)) as response:
+                raw = response.read(self.max_response_bytes + 1)
+        except urllib.error.HTTPError as error:
+            try:
+                detail = _error_detail(error, self._redact)
+            finally:
+                error.close()
+            if deadline.expired:
+                raise Fault(timed_out, retryable=False) from None
+            fault = f"HTTP {error.code} {error.reason}{detail}"
+            if error.code not in RETRY_STATUSES:
+                raise Fault(f"answered {fault}", retryable=False) from None
+            raise Fault(fault, True, parse_retry_after(error.headers.get("Retry-After"))) from None
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            if deadline.expired or isinstance(reason, TimeoutError):
+                raise Fault(timed_out, retryable=False) from None
+            raise Fault(f"cannot reach the server ({_describe(reason)})", retryable=True) from None
+        if deadline.expired:
+            raise Fault(timed_out, retryable=False)
+        if len(raw) > self.max_response_bytes:
+            raise Fault(f"sent a reply over {self.max_response_bytes} bytes", retryable=False)
+        try:
+            return loads_json(raw)
+        except ValueError as error:
+            raise Fault(f"sent a malformed reply: not JSON ({error})", retryable=False) from None
+
+
+def _json_bytes(payload: Any) -> bytes:
+    """``payload`` as UTF-8 JSON."""
+    return json.dumps(payload).encode("utf-8")
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket the current :class:`Deadline` shuts down when it passes (the socket itself,
+    which the response keeps reading from after urllib drops the connection's reference to it)."""
+
+    def connect(self) -> None:
+        super().connect()
+        deadline = current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+    """:class:`_WatchedHTTPConnection` for HTTPS (the TLS socket is watched)."""
+
+    def connect(self) -> None:
+        super().connect()
+        deadline = current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, with connections the current :class:`Deadline` cuts when it passes."""
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPConnection, req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    """urllib's HTTPS handler, with connections the current :class:`Deadline` cuts when it passes."""
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            _WatchedHTTPSConnection,
+            req,
+            context=self._context,  # type: ignore[attr-defined]
+            check_hostname=self._check_hostname,  # type: ignore[attr-defined]
+        )
+
+
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's default opener (proxies from the environment, redirects) with the deadline-aware handlers."""
+    return urllib.request.build_opener(_DeadlineHTTPHandler, _DeadlineHTTPSHandler)
+
+
+def _check_headers(headers: object) -> None:
+    """A ValueError naming the header (never its value) that http.client would refuse to send."""
+    if headers is None:
+        return
+    if not isinstance(headers, Mapping):
+        raise ValueError(
+            f"RemoteSearch: headers must be a mapping of header names to values, not {type(headers).__name__}"
+        )
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name.strip() or any(c in name for c in ":\r\n") or name != name.strip():
+            raise ValueError(f"RemoteSearch: headers has an invalid header name {name!r}")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise ValueError(f"RemoteSearch: the value of header {name!r} must be a string without line breaks")
+
+
+def _without_user_info(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _basic_credentials(url: str) -> str | None:
+    """The ``Basic`` ``Authorization`` value for the user info of ``url``, if it has any."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return None
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def retrieve_url(url: str) -> str:
@@ -271,19 +452,20 @@ def _parse_hit(hit: Any, rank: int, fault: str) -> SearchResult:
     return SearchResult(doc_id=str(doc_id), text=text, score=float(score), title=title or None)
 
 
-def _error_detail(error: urllib.error.HTTPError) -> str:
-    """A short excerpt of an error reply's body (FastAPI's ``detail`` when there is one)."""
+def _error_detail(error: urllib.error.HTTPError, redact: Callable[[str], str]) -> str:
+    """A short excerpt of an error reply's body (FastAPI's ``detail`` when there is one), secrets masked before it is
+    cut (so no part of a secret survives the cut)."""
     try:
         body = error.read(2048)
-    except (OSError, http.client.HTTPException):
+    except (OSError, http.client.HTTPException, ValueError):
         return ""
     try:
-        decoded = json.loads(body)
+        decoded = loads_json(body)
         detail = decoded.get("detail", decoded) if isinstance(decoded, dict) else decoded
-        text = detail if isinstance(detail, str) else json.dumps(detail)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        text = detail if isinstance(detail, str) else _json_bytes(detail).decode("utf-8")
+    except ValueError:
         text = body.decode("utf-8", "replace")
-    text = " ".join(text.split())
+    text = " ".join(redact(text).split())
     return f": {text[:300]}" if text else ""
 
 

@@ -16,9 +16,10 @@ Endpoints:
   ``contents`` is Search-R1's ``"Title"\\ntext`` (the text alone for an untitled document); ``title`` and ``text``
   are extra fields Search-R1's clients ignore and :class:`~rezero_env.search.remote.RemoteSearch` reads.
   Errors, each with a readable ``detail``: 413 for a body over ``max_request_bytes`` (refused before it is parsed);
-  415 without ``Content-Type: application/json``; 400 for a body that is not JSON; 422 (pydantic's validation
-  errors) for JSON that is not the schema above, more than ``max_queries`` queries or a ``topk`` outside
-  ``[1, max_topk]``; 503 when the engine raises :class:`~rezero_env.search.base.SearchError`.
+  415 without ``Content-Type: application/json``; 400 for a body that is not JSON or is nested deeper than Python's
+  JSON parser allows (about 1,000 levels); 422 (pydantic's validation errors) for JSON that is not the schema above,
+  more than ``max_queries`` queries or a ``topk`` outside ``[1, max_topk]``; 503 when the engine raises
+  :class:`~rezero_env.search.base.SearchError`.
 - ``GET /health`` answers ``{"status": "ok", "documents": corpus size or null, "engine": class name, ...}``.
 
 FastAPI is imported when :func:`create_app` is called (``pip install 'rezero[serve]'``), never by ``import
@@ -144,6 +145,11 @@ def create_app(
             payload = json.loads(await http_request.body())
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise HTTPException(status_code=400, detail=f"request body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise HTTPException(
+                status_code=400,
+                detail="request body is nested too deeply: a retrieve request is an object of flat lists",
+            ) from None
         try:
             request = RetrieveRequest.model_validate(payload)
         except ValidationError as error:

@@ -1,4 +1,4 @@
-"""Web search through the Tavily API, with retries, a per-request timeout and an on-disk response cache.
+"""Web search through the Tavily API, with retries, request deadlines and an on-disk response cache.
 
 ``WebSearch`` implements :class:`~rezero_env.search.base.SearchEngine` over the live web instead of a corpus, so an
 agent can be trained or evaluated against real search results. It needs the ``web`` extra
@@ -12,13 +12,17 @@ Options (constructor arguments, also accepted in ``search_options``):
   options passed to ``gym.make`` are kept in ``env.spec``). A missing key is a ValueError at construction.
 - ``base_url``: the API root (a gateway, a proxy or a fake server in tests); when None, ``TAVILY_BASE_URL`` or
   ``https://api.tavily.com``. Requests go to ``<base_url>/search``.
-- ``timeout`` (10 s): the limit of each HTTP request (Tavily's client caps it at 120 s).
+- ``timeout`` (10 s): the limit of each HTTP request as a whole — connecting, the headers and the body, however
+  slowly the server sends them (Tavily's client caps it at 120 s).
 - ``max_retries`` (3): how many times a failed request is retried (so at most ``max_retries + 1`` attempts).
   Retried: HTTP 429, HTTP 5xx, timeouts and connection errors. Not retried: other HTTP errors (401 bad key, 400 bad
   request, 403/432/433 plan limits) and malformed replies.
 - ``backoff`` (0.5 s) and ``max_backoff`` (30 s): the wait before retry ``i`` (from 0) is ``backoff * 2**i``, raised to
-  the server's ``Retry-After`` seconds when it sends one, and capped at ``max_backoff``. No jitter, so runs are
-  repeatable. ``sleep`` is the function that waits (``time.sleep``; tests pass a recorder).
+  the server's ``Retry-After`` (seconds or an HTTP date) when it sends one, and capped at ``max_backoff``. No
+  jitter, so runs are repeatable. ``sleep`` is the function that waits (``time.sleep``; tests pass a recorder).
+- ``total_timeout`` (None: ``(max_retries + 1) * timeout + max_backoff``): the limit of one search across its
+  attempts and the waits between them; a retry whose wait would pass it is not made, and the last attempt gets
+  what is left.
 - ``cache_dir`` (None: no cache): a folder of JSON files, one per distinct request, named by a SHA-256 of the query,
   the number of results asked for, the search settings and the base URL (never the key). A cached request is
   answered from disk without any network request, so reruns are reproducible and free. Only successful replies are
@@ -36,11 +40,16 @@ Errors: every network or server fault ends in :class:`~rezero_env.search.base.Se
 with a message written for the agent to read, e.g. ``the web search service returned HTTP 500 (gave up after 4
 attempts)``, ``the web search timed out after 10 s (gave up after 4 attempts)`` or ``the web search service sent a
 malformed reply: the body is not JSON``. The environment turns it into the observation ``Search failed: …`` and the
-episode goes on. The API key never appears in an error, a log record, a cache file or ``repr``.
+episode goes on.
+
+Secrets: the API key (and a password or query values in ``base_url``) is masked as ``***`` in every error, log
+record, result and cache file, and never shown by ``repr``, even when the service echoes it, whole or in part (see
+:class:`~rezero_env.search.network.Redactor`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -54,14 +63,30 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from rezero_env.search.base import SearchError
+from rezero_env.search.network import (
+    MASK,
+    Deadline,
+    Fault,
+    Redactor,
+    StepBudget,
+    attempt_deadline,
+    check_seconds,
+    current_deadline,
+    loads_json,
+    parse_retry_after,
+    retry_delay,
+    url_secrets,
+    wait_phrase,
+)
 from rezero_env.types import Document, SearchResult
 
 if TYPE_CHECKING:
     import requests
+    import requests.adapters
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +99,6 @@ SEARCH_DEPTHS = ("basic", "advanced", "fast", "ultra-fast")
 TOPICS = ("general", "news", "finance")
 #: Bumped when the cache file layout or the key derivation changes (old files are then simply not found).
 CACHE_VERSION = 1
-_MASK = "***"
-
-
-class _Fault(Exception):
-    """One failed attempt: what to tell the agent, whether another attempt may help, and the server's wish."""
-
-    def __init__(self, message: str, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 class WebSearch:
@@ -128,15 +142,15 @@ cache_dir=None)
         exclude_domains: Sequence[str] | None = None,
         max_concurrency: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        total_timeout: float | None = None,
     ) -> None:
         del documents
         self._api_key = _resolve_api_key(api_key)
         self.base_url = _resolve_base_url(base_url)
-        for name, value in (("timeout", timeout), ("backoff", backoff), ("max_backoff", max_backoff)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"WebSearch option {name} must be a finite number >= 0, got {value!r}")
-        if timeout <= 0:
-            raise ValueError(f"WebSearch option timeout must be > 0 seconds, got {timeout!r}")
+        self._redact = Redactor([self._api_key, *url_secrets(self.base_url)])
+        self.timeout = check_seconds("WebSearch option", "timeout", timeout, positive=True)
+        self.backoff = check_seconds("WebSearch option", "backoff", backoff)
+        self.max_backoff = check_seconds("WebSearch option", "max_backoff", max_backoff)
         for name, value, low in (("max_retries", max_retries, 0), ("max_concurrency", max_concurrency, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"WebSearch option {name} must be an integer >= {low}, got {value!r}")
@@ -144,10 +158,14 @@ cache_dir=None)
             raise ValueError(f"WebSearch option search_depth must be one of {SEARCH_DEPTHS}, got {search_depth!r}")
         if topic is not None and topic not in TOPICS:
             raise ValueError(f"WebSearch option topic must be one of {TOPICS} or None, got {topic!r}")
-        self.timeout = float(timeout)
         self.max_retries = max_retries
-        self.backoff = float(backoff)
-        self.max_backoff = float(max_backoff)
+        default_total = (max_retries + 1) * self.timeout + self.max_backoff
+        self.total_timeout = check_seconds(
+            "WebSearch option",
+            "total_timeout",
+            default_total if total_timeout is None else total_timeout,
+            positive=True,
+        )
         self.search_depth = search_depth
         self.topic = topic
         self.include_domains = _domains("include_domains", include_domains)
@@ -166,7 +184,8 @@ cache_dir=None)
     def __repr__(self) -> str:
         cache_dir = None if self.cache_dir is None else str(self.cache_dir)
         return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, api_key={_MASK!r}, search_depth={self.search_depth!r}, "
+            f"{type(self).__name__}(base_url={self._redact(self.base_url)!r}, api_key={MASK!r}, "
+            f"search_depth={self.search_depth!r}, "
             f"timeout={self.timeout}, max_retries={self.max_retries}, cache_dir={cache_dir!r})"
         )
 
@@ -184,9 +203,9 @@ cache_dir=None)
         key = self._cache_key(query, max_results)
         cached = self._cache_get(key)
         if cached is not None:
-            logger.debug("Web search %r: answered from the cache", query)
-            return cached[:k]
-        results = self._fetch(query, max_results)
+            self._redact.log(logger, logging.DEBUG, "Web search %r: answered from the cache", query)
+            return self._redact.results(cached[:k])  # a file written before secrets were masked in results
+        results = self._redact.results(self._fetch(query, max_results))
         self._cache_put(key, query, max_results, results)
         return results[:k]
 
@@ -225,24 +244,29 @@ cache_dir=None)
     # -- the request ---------------------------------------------------------------------------------------------
 
     def _fetch(self, query: str, max_results: int) -> list[SearchResult]:
-        """Ask Tavily, retrying retryable faults with exponential backoff; SearchError when it gives up."""
+        """Ask Tavily, retrying retryable faults with exponential backoff within ``total_timeout``; SearchError when it
+        gives up."""
+        budget = StepBudget(self.total_timeout)
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             try:
-                return self._attempt(query, max_results)
-            except _Fault as fault:
+                with attempt_deadline(budget, self.timeout) as deadline:
+                    return self._attempt(query, max_results, deadline)
+            except Fault as fault:
                 if not fault.retryable:
-                    logger.warning("Web search %r failed: %s", query, fault)
-                    raise SearchError(str(fault)) from None
-                if attempt + 1 == attempts:
-                    message = f"{fault} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})"
-                    logger.warning("Web search %r failed: %s", query, message)
-                    raise SearchError(message) from None
-                delay = self.backoff * 2**attempt
-                if fault.retry_after is not None:
-                    delay = max(delay, fault.retry_after)
-                delay = min(delay, self.max_backoff)
-                logger.info(
+                    self._give_up(query, fault.message)
+                gave_up = f"gave up after {attempt + 1} attempt{'s' if attempt else ''}"
+                if attempt + 1 == attempts or fault.out_of_time:
+                    self._give_up(query, f"{fault} ({gave_up})")
+                delay = retry_delay(attempt, self.backoff, self.max_backoff, fault.retry_after)
+                if delay >= budget.remaining():
+                    wait = wait_phrase(delay, fault)
+                    self._give_up(
+                        query, f"{fault} ({gave_up}: {wait} would pass the total_timeout of {self.total_timeout:g} s)"
+                    )
+                self._redact.log(
+                    logger,
+                    logging.INFO,
                     "Web search %r: %s; retrying in %.2f s (attempt %d of %d)",
                     query,
                     fault,
@@ -250,11 +274,17 @@ cache_dir=None)
                     attempt + 2,
                     attempts,
                 )
-                self.sleep(delay)
+                budget.wait(delay, self.sleep)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, query: str, max_results: int) -> list[SearchResult]:
-        """One request; every failure becomes a :class:`_Fault` with a message free of the key."""
+    def _give_up(self, query: str, message: str) -> NoReturn:
+        """Log and raise the SearchError that ends a search (secrets masked)."""
+        message = self._redact(message)
+        self._redact.log(logger, logging.WARNING, "Web search %r failed: %s", query, message)
+        raise SearchError(message) from None
+
+    def _attempt(self, query: str, max_results: int, deadline: Deadline) -> list[SearchResult]:
+        """One request within ``deadline``; every failure becomes a :class:`Fault` with a message free of secrets."""
         import requests
 
         errors = self._tavily.errors
@@ -265,18 +295,28 @@ cache_dir=None)
             options["include_domains"] = list(self.include_domains)
         if self.exclude_domains:
             options["exclude_domains"] = list(self.exclude_domains)
-        logger.debug("Web search %r: POST %s/search", query, self.base_url)
+        if deadline.seconds < self.timeout:  # cut short by total_timeout
+            timed_out = Fault(
+                f"the web search ran out of its total_timeout of {self.total_timeout:g} s", True, out_of_time=True
+            )
+        else:
+            timed_out = Fault(f"the web search timed out after {self.timeout:g} s", retryable=True)
+        if deadline.remaining() <= 0:
+            raise timed_out
+        self._redact.log(logger, logging.DEBUG, "Web search %r: POST %s/search", query, self.base_url)
         try:
-            reply = self._client().search(query, timeout=self.timeout, **options)
-        except _Fault as fault:
-            raise _Fault(self._redact(fault.message), fault.retryable, fault.retry_after) from None
+            reply = self._client().search(query, timeout=max(deadline.remaining(), 1e-3), **options)
+        except Fault as fault:
+            if deadline.expired:
+                raise timed_out from None
+            raise Fault(self._redact(fault.message), fault.retryable, fault.retry_after) from None
         except (requests.Timeout, errors.TimeoutError):
-            raise _Fault(f"the web search timed out after {self.timeout:g} s", retryable=True) from None
+            raise timed_out from None
         except requests.ConnectionError as error:
             reason = _reason(error)
-            if "Timeout" in reason:  # a body that stops arriving surfaces as a ConnectionError
-                raise _Fault(f"the web search timed out after {self.timeout:g} s", retryable=True) from None
-            raise _Fault(f"could not connect to the web search service: {reason}", retryable=True) from None
+            if deadline.expired or "Timeout" in reason:  # a body that stops arriving surfaces as a ConnectionError
+                raise timed_out from None
+            raise Fault(f"could not connect to the web search service: {reason}", retryable=True) from None
         except (
             requests.RequestException,
             ValueError,
@@ -286,13 +326,15 @@ cache_dir=None)
             errors.InvalidAPIKeyError,
             errors.MissingAPIKeyError,
         ) as error:
+            if deadline.expired:
+                raise timed_out from None
             # Not expected (the response hook classifies replies first); kept so a client change cannot crash step().
             message = self._redact(f"{type(error).__name__}: {error}")
-            raise _Fault(f"the web search request failed ({message})", retryable=False) from None
+            raise Fault(f"the web search request failed ({message})", retryable=False) from None
         try:
             return _parse_results(reply)
         except ValueError as error:
-            raise _Fault(self._redact(f"the web search service sent a malformed reply: {error}"), False) from None
+            raise Fault(self._redact(f"the web search service sent a malformed reply: {error}"), False) from None
 
     def _client(self) -> Any:
         """This thread's ``TavilyClient`` (requests sessions are not shared between threads)."""
@@ -301,7 +343,10 @@ cache_dir=None)
             import requests
 
             session = requests.Session()
-            session.hooks["response"].append(_check_reply)
+            adapter = _deadline_adapter_class()()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.hooks["response"].append(functools.partial(_check_reply, redact=self._redact))
             client = self._tavily.TavilyClient(
                 api_key=self._api_key, api_base_url=self.base_url, client_source="rezero", session=session
             )
@@ -314,9 +359,6 @@ cache_dir=None)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions = []
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, _MASK) if self._api_key else text
 
     # -- the cache -----------------------------------------------------------------------------------------------
 
@@ -344,12 +386,18 @@ cache_dir=None)
         if path is None or not path.is_file():
             return None
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
+            entry = loads_json(path.read_text(encoding="utf-8"))
             if not isinstance(entry, dict) or entry.get("cache_version") != CACHE_VERSION:
                 raise ValueError("not a rezero web-search cache entry")
             return _parse_results(entry.get("reply"))
         except (OSError, ValueError) as error:
-            logger.warning("Ignoring unreadable web-search cache file %s (%s); fetching again", path, error)
+            self._redact.log(
+                logger,
+                logging.WARNING,
+                "Ignoring unreadable web-search cache file %s (%s); fetching again",
+                path,
+                error,
+            )
             return None
 
     def _cache_put(self, key: str, query: str, max_results: int, results: list[SearchResult]) -> None:
@@ -379,8 +427,9 @@ cache_dir=None)
                 Path(temporary).unlink(missing_ok=True)
 
 
-def _check_reply(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """requests response hook: classify each reply before the Tavily client parses it.
+def _check_reply(response: requests.Response, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
+    """requests response hook: classify each reply before the Tavily client parses it (``redact`` masks secrets in
+    the service's error text before it is shortened).
 
     Raising here is the only way to see what the client hides: it fills a missing ``results`` with ``[]`` and maps
     status codes to its own exceptions (or ``raise None`` for codes it does not know).
@@ -392,26 +441,88 @@ def _check_reply(response: requests.Response, *args: Any, **kwargs: Any) -> None
     status = response.status_code
     if status == 200:
         try:
-            data = json.loads(body)
-        except ValueError:
-            raise _Fault("the web search service sent a malformed reply: the body is not JSON", False) from None
+            data = loads_json(body)
+        except ValueError as error:
+            what = "nested too deeply" if "nested" in str(error) else "not JSON"
+            raise Fault(f"the web search service sent a malformed reply: the body is {what}", False) from None
         if not isinstance(data, dict):
             kind = type(data).__name__
-            raise _Fault(f"the web search service sent a malformed reply: a JSON {kind}, not an object", False)
+            raise Fault(f"the web search service sent a malformed reply: a JSON {kind}, not an object", False)
         if "results" not in data:
-            raise _Fault("the web search service sent a malformed reply: no 'results' field", False)
+            raise Fault("the web search service sent a malformed reply: no 'results' field", False)
         return
-    retry_after = _retry_after(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
-        raise _Fault("the web search service is rate-limiting requests (HTTP 429)", True, retry_after)
+        raise Fault("the web search service is rate-limiting requests (HTTP 429)", True, retry_after)
     if status >= 500:
-        raise _Fault(f"the web search service returned HTTP {status}", True, retry_after)
+        raise Fault(f"the web search service returned HTTP {status}", True, retry_after)
     if status == 401:
-        raise _Fault(f"the web search service rejected the API key (HTTP 401); check {API_KEY_ENV}", False)
+        raise Fault(f"the web search service rejected the API key (HTTP 401); check {API_KEY_ENV}", False)
     if status in (403, 432, 433):
-        raise _Fault(f"the web search service refused the request (HTTP {status}: forbidden or plan limit)", False)
-    detail = _detail(body)
-    raise _Fault(f"the web search service returned HTTP {status}{f': {detail}' if detail else ''}", False)
+        raise Fault(f"the web search service refused the request (HTTP {status}: forbidden or plan limit)", False)
+    detail = _detail(body, redact)
+    raise Fault(f"the web search service returned HTTP {status}{f': {detail}' if detail else ''}", False)
+
+
+@functools.cache
+def _deadline_adapter_class() -> type[requests.adapters.HTTPAdapter]:
+    """A requests transport adapter whose connections the current :class:`~rezero_env.search.network.Deadline`
+    shuts down when it passes (built on first use: requests and urllib3 come with the ``web`` extra)."""
+    import requests.adapters
+    import urllib3
+    import urllib3.connection
+
+    def watch_socket(connection: Any) -> None:
+        deadline = current_deadline()
+        if deadline is not None and connection.sock is not None:
+            # The socket itself: http.client drops the connection's reference to it when the reply says
+            # "Connection: close", while the body is still being read from it.
+            deadline.watch(connection.sock)
+
+    class WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            watch_socket(self)
+
+    class WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            watch_socket(self)
+
+    class WatchedHTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            connection = super()._get_conn(timeout)
+            watch_socket(connection)  # a kept-alive connection, already connected
+            return connection
+
+    class WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            connection = super()._get_conn(timeout)
+            watch_socket(connection)
+            return connection
+
+    stock = {"http": urllib3.HTTPConnectionPool, "https": urllib3.HTTPSConnectionPool}
+    watched = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(requests.adapters.HTTPAdapter):
+        """HTTPAdapter with deadline-watched pools (direct and through HTTP proxies; SOCKS proxies keep their own
+        pools, bounded by the per-read timeout only)."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = watched
+
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if getattr(manager, "pool_classes_by_scheme", None) == stock:
+                manager.pool_classes_by_scheme = watched
+            return manager
+
+    return DeadlineAdapter
 
 
 def _parse_results(reply: object) -> list[SearchResult]:
@@ -495,24 +606,16 @@ def _import_tavily() -> Any:
     return tavily
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given in seconds (an HTTP date is ignored)."""
+def _detail(body: bytes, redact: Callable[[str], str]) -> str:
+    """Tavily's error text (``{"detail": {"error": "..."}}``) from an error reply, if it has one, secrets masked,
+    then shortened."""
     try:
-        seconds = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _detail(body: bytes) -> str:
-    """Tavily's error text (``{"detail": {"error": "..."}}``) from an error reply, if it has one, shortened."""
-    try:
-        detail = json.loads(body).get("detail")
+        detail = loads_json(body).get("detail")
     except (ValueError, AttributeError):
         return ""
     if isinstance(detail, Mapping):
         detail = detail.get("error")
-    return detail[:200] if isinstance(detail, str) else ""
+    return redact(detail)[:200] if isinstance(detail, str) else ""
 
 
 def _reason(error: BaseException) -> str:

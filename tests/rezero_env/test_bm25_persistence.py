@@ -3,7 +3,13 @@ then loads instead of indexing again."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import logging
+import random
+import re
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +22,7 @@ from rezero_env.data.dataset import QADataset
 from rezero_env.data.native import write_native
 from rezero_env.search.bm25 import BM25Search
 from rezero_env.search.dense import DenseSearch
-from rezero_env.search.manifest import IndexMismatchError
+from rezero_env.search.manifest import IndexCorruptError, IndexMismatchError
 from rezero_env.types import Document, Task
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +86,152 @@ def test_the_env_takes_index_dir_through_search_options(tmp_path: Path) -> None:
     env.reset(seed=0)
     observation, *_ = env.step("<search>Velmora river</search>")
     assert "Kesh River" in observation
+
+
+# --- verification: sizes, checksums and counts in the manifest; damaged indexes are rebuilt ---------------------------
+
+BM25_FILES = [
+    "params.index.json",
+    "vocab.index.json",
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+]
+
+
+def damage(path: Path, how: str) -> None:
+    """Damage ``path`` as a crash, a full disk or bit rot would."""
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "random":
+        path.write_bytes(random.Random(0).randbytes(len(data)))
+    elif how == "flip":  # one bit, near the end (in the data, past any header)
+        at = len(data) - 3
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1 :])
+    elif how == "missing":
+        path.unlink()
+    else:
+        raise AssertionError(how)
+
+
+def rebuild_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "rebuilding" in r.getMessage()]
+
+
+def test_the_manifest_records_sizes_checksums_and_the_vector_count(tmp_path: Path) -> None:
+    BM25Search(DOCS, index_dir=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["num_vectors"] == len(DOCS)
+    assert sorted(manifest["files"]) == sorted(f"bm25s/{name}" for name in BM25_FILES)
+    for name, entry in manifest["files"].items():
+        data = (tmp_path / name).read_bytes()
+        assert entry == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.parametrize("how", ["truncate", "random", "flip", "empty", "missing"])
+@pytest.mark.parametrize("name", BM25_FILES)
+def test_a_damaged_bm25_file_is_rebuilt_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, how: str
+) -> None:
+    expected = BM25Search(DOCS).batch_search(QUERIES, k=4)
+    BM25Search(DOCS, index_dir=tmp_path)
+    damage(tmp_path / "bm25s" / name, how)
+    caplog.set_level(logging.WARNING)
+    repaired = BM25Search(DOCS, index_dir=tmp_path)
+    assert repaired.batch_search(QUERIES, k=4) == expected
+    (warning,) = rebuild_warnings(caplog)
+    assert name in warning and str(tmp_path) in warning
+    caplog.clear()
+    assert BM25Search(DOCS, index_dir=tmp_path).batch_search(QUERIES, k=4) == expected  # the rebuilt one was saved
+    assert rebuild_warnings(caplog) == []
+
+
+@pytest.mark.parametrize("how", ["truncate", "random", "empty", "missing"])
+def test_a_damaged_manifest_is_rebuilt_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    BM25Search(DOCS, index_dir=tmp_path)
+    damage(tmp_path / "manifest.json", how)
+    caplog.set_level(logging.WARNING)
+    assert BM25Search(DOCS, index_dir=tmp_path).search("Kesh River", k=1)[0].doc_id == "c"
+    (warning,) = rebuild_warnings(caplog)
+    assert "manifest.json" in warning
+
+
+@pytest.mark.parametrize("documents", [DOCS[:3], [*DOCS, Document("e", "Rye bread is dense.")]], ids=["fewer", "more"])
+@pytest.mark.parametrize("old_manifest", [False, True], ids=["manifest", "old-manifest"])
+def test_an_index_of_other_documents_under_the_manifest_is_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, documents: list[Document], old_manifest: bool
+) -> None:
+    """A valid index of fewer or more documents put in place of the right one (the manifest left as it was)."""
+    BM25Search(DOCS, index_dir=tmp_path / "idx")
+    BM25Search(documents, index_dir=tmp_path / "other")
+    if old_manifest:
+        make_old_manifest(tmp_path / "idx")
+    shutil.rmtree(tmp_path / "idx" / "bm25s")
+    shutil.copytree(tmp_path / "other" / "bm25s", tmp_path / "idx" / "bm25s")
+    caplog.set_level(logging.WARNING)
+    repaired = BM25Search(DOCS, index_dir=tmp_path / "idx")
+    assert repaired.batch_search(QUERIES, k=4) == BM25Search(DOCS).batch_search(QUERIES, k=4)
+    assert len(rebuild_warnings(caplog)) == 1
+
+
+def make_old_manifest(folder: Path) -> None:
+    """Rewrite ``folder``'s manifest as rezero wrote it before it recorded checksums."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = {key: value for key, value in manifest.items() if key not in ("files", "num_vectors", "manifest_sha256")}
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "manifest_version": 1}))
+
+
+def test_an_old_manifest_without_checksums_still_loads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = BM25Search(DOCS, index_dir=tmp_path)
+    make_old_manifest(tmp_path)
+
+    def no_build(self: BM25Search) -> None:
+        raise AssertionError("an old index that passes the checks should be loaded, not rebuilt")
+
+    monkeypatch.setattr(BM25Search, "_build", no_build)
+    caplog.set_level(logging.WARNING)
+    assert BM25Search(DOCS, index_dir=tmp_path).batch_search(QUERIES, k=3) == built.batch_search(QUERIES, k=3)
+    assert any("no checksums" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("name", ["data.csc.index.npy", "manifest.json"])
+def test_without_rebuilding_a_damaged_index_is_an_error_naming_the_file(tmp_path: Path, name: str) -> None:
+    BM25Search(DOCS, index_dir=tmp_path)
+    damage(tmp_path / name if name == "manifest.json" else tmp_path / "bm25s" / name, "truncate")
+    with pytest.raises(IndexCorruptError, match=re.escape(name)) as caught:
+        BM25Search(DOCS, index_dir=tmp_path, rebuild_damaged=False)
+    assert isinstance(caught.value, IndexMismatchError) and "rebuild" in str(caught.value)
+
+
+def test_a_rebuilt_index_that_cannot_be_saved_is_used_from_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    BM25Search(DOCS, index_dir=tmp_path)
+    damage(tmp_path / "bm25s" / "data.csc.index.npy", "flip")
+
+    def read_only(self: BM25Search, folder: object) -> None:
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(BM25Search, "save", read_only)
+    caplog.set_level(logging.WARNING)
+    engine = BM25Search(DOCS, index_dir=tmp_path)
+    assert engine.batch_search(QUERIES, k=4) == BM25Search(DOCS).batch_search(QUERIES, k=4)
+    assert any("using it from memory" in record.getMessage() for record in caplog.records)
+
+
+def test_a_mismatch_is_still_an_error_and_not_rebuilt(tmp_path: Path) -> None:
+    """Another corpus or other settings are the caller's mistake, not damage: they are never silently rebuilt."""
+    BM25Search(DOCS, index_dir=tmp_path)
+    with pytest.raises(IndexMismatchError, match=r"settings\.k1") as caught:
+        BM25Search(DOCS, k1=0.9, index_dir=tmp_path)
+    assert not isinstance(caught.value, IndexCorruptError)
 
 
 # --- scripts/build_index.py -------------------------------------------------------------------------------------------

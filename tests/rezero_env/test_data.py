@@ -172,8 +172,13 @@ def test_unknown_supporting_id_is_reported(tmp_path: Path) -> None:
     write_lines(
         tmp_path / "questions.jsonl", ['{"id": "q", "question": "q", "answers": ["a"], "supporting_ids": ["d9"]}']
     )
-    with pytest.raises(ValueError, match=r"task 'q' cites unknown document ids \['d9'\]"):
+    with pytest.raises(DataFormatError, match=r"questions.jsonl:1: field 'supporting_ids': 'd9' is not a document id"):
         load_native(tmp_path)
+    from rezero_env.data.dataset import QADataset
+    from rezero_env.types import Document, Task
+
+    with pytest.raises(ValueError, match=r"task 'q' cites unknown document ids \['d9'\]"):  # a dataset built in code
+        QADataset("x", (Document("d1", "hello"),), (Task("q", "q?", ("a",), ("d9",)),))
 
 
 def test_bad_rezero_files(tmp_path: Path) -> None:
@@ -192,8 +197,12 @@ def test_load_dataset_errors(tmp_path: Path) -> None:
         load_dataset("synthetic", {"n_people": 50, "colour": "blue"})
     write_lines(tmp_path / "corpus.jsonl", [])
     write_lines(tmp_path / "questions.jsonl", ['{"question": "q", "answers": ["a"]}'])
-    empty_corpus = load_dataset(tmp_path)
-    assert empty_corpus.documents == () and len(empty_corpus.tasks) == 1
+    with pytest.raises(DataFormatError, match=r"corpus.jsonl: no documents \(dataset folder "):
+        load_dataset(tmp_path)
+    from rezero_env.data.dataset import QADataset
+    from rezero_env.types import Task
+
+    empty_corpus = QADataset("empty", (), (Task("q0", "q", ("a",)),))  # built in code: the engine refuses it
     with pytest.raises(ValueError, match="empty corpus"):
         gym.make("SearchQA-v0", dataset=empty_corpus, split="all")
     with pytest.raises(ValueError, match="has no split 'train'"):  # one question cannot be split
@@ -216,3 +225,232 @@ def test_synthetic_options_build_another_world() -> None:
         },
     )
     assert len(small.tasks) == 70
+
+
+# --- Issue 14: encodings (item 8), garbage fields (item 9), ids, empty files, nesting (item 10) ---------------------
+
+GOOD_CORPUS = ['{"id": "d1", "text": "hello"}', '{"id": "d2", "title": "Two", "text": "world"}']
+GOOD_QUESTION = '{"id": "q1", "question": "q?", "answers": ["a"], "supporting_ids": ["d1"]}'
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("file", "data", "message"),
+    [
+        (
+            "corpus.jsonl",
+            b'{"id": "d1", "text": "ok"}\n{"id": "d2", "text": "caf\xe9"}\n',
+            r"corpus.jsonl:2: not UTF-8",
+        ),
+        (
+            "questions.jsonl",
+            f"{GOOD_QUESTION}\n\n".encode() + b'{"question": "\xff"}\n',
+            r"questions.jsonl:3: not UTF-8",
+        ),
+        ("questions.jsonl", f"{GOOD_QUESTION}\n".encode("utf-16"), r"questions.jsonl: UTF-16 text \(byte-order mark\)"),
+        ("corpus.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"corpus.jsonl:1: not UTF-8"),
+    ],
+)
+def test_non_utf8_native_files_name_file_and_line(tmp_path: Path, file: str, data: bytes, message: str) -> None:
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION])
+    write_bytes(tmp_path / file, data)
+    with pytest.raises(DataFormatError, match=message):
+        load_native(tmp_path)
+
+
+def test_non_utf8_rezero_and_text_files_name_file_and_line(tmp_path: Path) -> None:
+    rezero = tmp_path / "rezero"
+    rezero.mkdir()
+    write_bytes(rezero / "chunks.csv", b"chunk_id,content\n1,hello\n2,caf\xe9 au lait\n")
+    write_lines(
+        rezero / "questions.jsonl", ['{"id": "1", "question": "q?", "answer": "a", "supporting_paragraphs": []}']
+    )
+    with pytest.raises(DataFormatError, match=r"chunks.csv:3: not UTF-8 \(byte 0xe9 at column 6\)"):
+        load_rezero(rezero)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    write_bytes(notes / "a.md", b"# Title\n\nfine\n\n\x93quoted\x94 in cp1252\n")
+    write_lines(notes / "questions.jsonl", ['{"question": "q?", "answer": "a"}'])
+    with pytest.raises(DataFormatError, match=r"a.md:5: not UTF-8 \(byte 0x93 at column 1\)"):
+        load_text_folder(notes)
+    write_bytes(notes / "a.md", "# Title\n".encode("utf-16"))
+    with pytest.raises(DataFormatError, match=r"a.md: UTF-16 text \(byte-order mark\); save it as UTF-8"):
+        load_text_folder(notes)
+
+
+def test_utf8_with_byte_order_mark_loads(tmp_path: Path) -> None:
+    write_bytes(tmp_path / "corpus.jsonl", "\n".join(GOOD_CORPUS).encode("utf-8-sig"))
+    write_bytes(tmp_path / "questions.jsonl", GOOD_QUESTION.encode("utf-8-sig"))
+    assert [doc.doc_id for doc in load_native(tmp_path).documents] == ["d1", "d2"]
+    rezero = tmp_path / "rezero"
+    rezero.mkdir()
+    write_bytes(rezero / "chunks.csv", "chunk_id,content\n1,hello\n".encode("utf-8-sig"))  # as Excel saves it
+    write_lines(
+        rezero / "questions.jsonl", ['{"id": "1", "question": "q?", "answer": "a", "supporting_paragraphs": []}']
+    )
+    assert load_rezero(rezero).documents[0].doc_id == "1"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ('{"question": "q?", "answers": [""]}', r"questions.jsonl:1: field 'answers': item 0 is empty"),
+        ('{"question": "q?", "answers": ["a", "   "]}', r"questions.jsonl:1: field 'answers': item 1 is empty"),
+        (
+            '{"question": "q?", "answers": [true]}',
+            r"questions.jsonl:1: field 'answers': item 0 should be a string, got ",
+        ),
+        (
+            '{"question": "q?", "answers": [NaN]}',
+            r"questions.jsonl:1: field 'answers': item 0 should be a string, got f",
+        ),
+        (
+            '{"question": "q?", "answers": [1821]}',
+            r"field 'answers': item 0 should be a string, got int \(write \"1821\"",
+        ),
+        ('{"question": "q?", "answer": " "}', r"questions.jsonl:1: field 'answer' is empty"),
+        ('{"id": [1, 2], "question": "q?", "answers": ["a"]}', r"questions.jsonl:1: field 'id' should be a string or "),
+        ('{"id": null, "question": "q?", "answers": ["a"]}', r"questions.jsonl:1: field 'id' should be a string or an"),
+        ('{"id": true, "question": "q?", "answers": ["a"]}', r"questions.jsonl:1: field 'id' should be .*, got bool"),
+        ('{"id": " ", "question": "q?", "answers": ["a"]}', r"questions.jsonl:1: field 'id' is empty"),
+        ('{"question": "q?", "answers": ["a"], "supporting_ids": [true]}', r"field 'supporting_ids': item 0 should be"),
+        ('{"question": "q?", "answers": ["a"], "split": ""}', r"questions.jsonl:1: field 'split' is empty"),
+    ],
+)
+def test_garbage_question_fields_are_rejected(tmp_path: Path, question: str, message: str) -> None:
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    write_lines(tmp_path / "questions.jsonl", [question])
+    with pytest.raises(DataFormatError, match=message):
+        load_native(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ('{"id": true, "text": "x"}', r"corpus.jsonl:2: field 'id' should be a string or an integer, got bool"),
+        ('{"id": null, "text": "x"}', r"corpus.jsonl:2: field 'id' should be a string or an integer, got null"),
+        ('{"id": "", "text": "x"}', r"corpus.jsonl:2: field 'id' is empty"),
+        (
+            '{"id": "d3", "title": {"a": 1}, "text": "x"}',
+            r"corpus.jsonl:2: field 'title' should be a string or null, got ",
+        ),
+        ('{"id": "d3", "title": "  ", "text": "x"}', r"corpus.jsonl:2: field 'title' is empty \(omit it or use null"),
+        ('{"id": "d3", "title": 7, "text": "x"}', r"corpus.jsonl:2: field 'title' should be a string or null, got int"),
+    ],
+)
+def test_garbage_document_fields_are_rejected(tmp_path: Path, document: str, message: str) -> None:
+    write_lines(tmp_path / "corpus.jsonl", [GOOD_CORPUS[0], document])
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION])
+    with pytest.raises(DataFormatError, match=message):
+        load_native(tmp_path)
+
+
+def test_an_empty_gold_answer_can_no_longer_be_matched_by_an_empty_answer(tmp_path: Path) -> None:
+    # The reward hack of item 9: with gold [""], "<answer></answer>" scored correctness 1.0.
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    write_lines(tmp_path / "questions.jsonl", ['{"question": "q?", "answers": [""], "split": "train"}'])
+    with pytest.raises(DataFormatError, match="is empty"):
+        gym.make("SearchQA-v0", dataset=str(tmp_path))
+
+
+def test_integer_ids_are_kept_as_strings(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", ['{"id": 7, "text": "hello"}'])
+    write_lines(tmp_path / "questions.jsonl", ['{"id": 3, "question": "q?", "answers": ["a"], "supporting_ids": [7]}'])
+    dataset = load_native(tmp_path)
+    assert (
+        dataset.documents[0].doc_id == "7" and dataset.tasks[0].id == "3" and dataset.tasks[0].supporting_ids == ("7",)
+    )
+
+
+def test_duplicate_ids_name_the_id_and_both_places(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", [*GOOD_CORPUS, '{"id": "d1", "text": "again"}'])
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION])
+    with pytest.raises(
+        DataFormatError, match=r"corpus.jsonl:3: duplicate document id 'd1' \(first at .*corpus.jsonl:1\)"
+    ):
+        load_native(tmp_path)
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION, "", GOOD_QUESTION])
+    with pytest.raises(
+        DataFormatError, match=r"questions.jsonl:3: duplicate question id 'q1' \(first at .*questions.j"
+    ):
+        load_native(tmp_path)
+    rezero = tmp_path / "rezero"
+    rezero.mkdir()
+    write_lines(rezero / "chunks.csv", ["chunk_id,content", "1,hello", '2,"two', 'lines"', "1,again"])
+    write_lines(rezero / "questions.jsonl", [])
+    with pytest.raises(DataFormatError, match=r"chunks.csv:5: duplicate chunk_id '1' \(first at .*chunks.csv:2\)"):
+        load_rezero(rezero)
+
+
+def test_dataset_objects_name_duplicate_and_unknown_ids() -> None:
+    from rezero_env.data.dataset import QADataset
+    from rezero_env.types import Document, Task
+
+    documents = (Document("d1", "a"), Document("d2", "b"), Document("d1", "c"))
+    with pytest.raises(ValueError, match=r"document id 'd1' is used twice \(documents\[0\] and documents\[2\]\)"):
+        QADataset("x", documents, (Task("q", "q?", ("a",)),))
+    tasks = (Task("q", "q?", ("a",)), Task("q", "again?", ("b",)))
+    with pytest.raises(ValueError, match=r"task id 'q' is used twice \(tasks\[0\] and tasks\[1\]\)"):
+        QADataset("x", documents[:2], tasks)
+
+
+def test_unknown_supporting_ids_name_file_and_line(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    unknown = '{"id": "q2", "question": "q?", "answers": ["a"], "supporting_ids": ["d1", "d9"]}'
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION, unknown])
+    with pytest.raises(DataFormatError, match=r"questions.jsonl:2: field 'supporting_ids': 'd9' is not a document id"):
+        load_native(tmp_path)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("Some text.")
+    write_lines(notes / "questions.jsonl", ['{"question": "q?", "answer": "a", "supporting_ids": ["a.md#7"]}'])
+    with pytest.raises(DataFormatError, match=r"questions.jsonl:1: field 'supporting_ids': 'a.md#7' is not a chunk id"):
+        load_text_folder(notes)
+
+
+def test_empty_corpus_and_questions_name_the_folder_and_file(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", [])
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION])
+    with pytest.raises(DataFormatError, match=rf"{tmp_path}/corpus.jsonl: no documents \(dataset folder {tmp_path}\)$"):
+        load_dataset(tmp_path)
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    write_lines(tmp_path / "questions.jsonl", ["", "  "])
+    with pytest.raises(DataFormatError, match=rf"{tmp_path}/questions.jsonl: no questions"):
+        load_native(tmp_path)
+    rezero = tmp_path / "rezero"
+    rezero.mkdir()
+    write_lines(rezero / "chunks.csv", ["chunk_id,content"])
+    write_lines(rezero / "questions.jsonl", [])
+    with pytest.raises(DataFormatError, match=r"rezero/chunks.csv: no documents"):
+        load_rezero(rezero)
+
+
+def test_empty_split_names_the_folder_and_file(tmp_path: Path) -> None:
+    one, only_test = tmp_path / "one", tmp_path / "only-test"
+    for folder, question in ((one, GOOD_QUESTION), (only_test, GOOD_QUESTION.replace("}", ', "split": "test"}'))):
+        folder.mkdir()
+        write_lines(folder / "corpus.jsonl", GOOD_CORPUS)
+        write_lines(folder / "questions.jsonl", [question])
+    # One question: ReZero's split needs two.
+    with pytest.raises(
+        ValueError, match=rf"no split 'train' \(tasks from {one}/questions.jsonl\); available: \['all'\]; 1"
+    ):
+        gym.make("SearchQA-v0", dataset=str(one))
+    with pytest.raises(
+        ValueError, match=rf"no split 'train' \(tasks from {only_test}/questions.jsonl\); available: \['all', 't"
+    ):
+        gym.make("SearchQA-v0", dataset=str(only_test))
+
+
+def test_deeply_nested_json_is_a_format_error(tmp_path: Path) -> None:
+    write_lines(tmp_path / "corpus.jsonl", GOOD_CORPUS)
+    nested = '{"question": "q?", "answers": ["a"], "meta": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION, nested])
+    with pytest.raises(DataFormatError, match=r"questions.jsonl:2: not valid JSON \(nested too deeply\)"):
+        load_native(tmp_path)

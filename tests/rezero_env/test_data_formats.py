@@ -258,3 +258,52 @@ def test_hf_bad_options_and_sources(tmp_path: Path, hf: Any) -> None:
         load_dataset(source, {"corpus": "missing.jsonl"})
     with pytest.raises(FileNotFoundError, match=r"folder '/no/such/dir' does not exist"):
         load_dataset("hf:/no/such/dir", {"corpus": "c.jsonl"})
+
+
+# --- Issue 14: ids, empty files, encodings in the Search-R1 and Hugging Face loaders ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("corpus", "questions", "message"),
+    [
+        (
+            [*CORPUS, {"id": "1", "contents": "again"}],
+            QUESTIONS,
+            r"corpus.jsonl:5: duplicate document id '1' \(first at",
+        ),
+        (
+            [{"id": True, "contents": "x"}],
+            QUESTIONS,
+            r"corpus.jsonl:1: field 'id' should be a string or an integer, got",
+        ),
+        ([{"id": " ", "contents": "x"}], QUESTIONS, r"corpus.jsonl:1: field 'id' is empty"),
+        ([], QUESTIONS, r"corpus.jsonl: no documents"),
+        (CORPUS, [], r"questions.jsonl: no questions"),
+        (CORPUS, [{"id": "", "question": "q?", "golden_answers": ["a"]}], r"questions.jsonl:1: field 'id' is empty"),
+    ],
+)
+def test_search_r1_ids_and_empty_files(
+    tmp_path: Path, corpus: list[dict[str, Any]], questions: list[dict[str, Any]], message: str
+) -> None:
+    write_jsonl(tmp_path / "corpus.jsonl", corpus)
+    write_jsonl(tmp_path / "questions.jsonl", questions)
+    with pytest.raises(DataFormatError, match=message):
+        load_dataset("search-r1", {"corpus": tmp_path / "corpus.jsonl", "questions": tmp_path / "questions.jsonl"})
+
+
+def test_search_r1_non_utf8_corpus_names_file_and_line(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "corpus.jsonl", CORPUS)
+    with (tmp_path / "corpus.jsonl").open("ab") as handle:
+        handle.write(b'{"id": "9", "contents": "Stra\xdfe"}\n')
+    write_jsonl(tmp_path / "questions.jsonl", QUESTIONS)
+    with pytest.raises(DataFormatError, match=r"corpus.jsonl:5: not UTF-8 \(byte 0xdf at column 30\)"):
+        load_dataset(tmp_path)
+
+
+def test_hf_corpus_duplicate_ids_name_the_rows(tmp_path: Path, hf: Any) -> None:
+    hf.Dataset.from_dict({"question": [f"Q{i}?" for i in range(3)], "answer": ["x"] * 3}).save_to_disk(tmp_path / "qa")
+    hf.Dataset.from_dict({"id": ["d1", "d2", "d1"], "text": ["a", "b", "c"]}).save_to_disk(tmp_path / "passages")
+    with pytest.raises(
+        DataFormatError, match=r"passages' \(split 'data'\), row 2: duplicate document id 'd1' \(first at"
+    ):
+        load_dataset(f"hf:{tmp_path / 'qa'}", {"corpus": str(tmp_path / "passages")})

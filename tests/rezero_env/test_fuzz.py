@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import gymnasium as gym
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rezero_env  # noqa: F401  (registers the ids)
+from benchmarks.env_step import ADVERSARIAL_KINDS, adversarial_message
 
 ENV = gym.make("SearchQA-v0", max_turns=3)
 
@@ -80,3 +83,54 @@ def test_arbitrary_search_queries_give_information(query: str) -> None:
 )
 def test_pathological_actions(action: str) -> None:
     check_step(action)
+
+
+# --- Step time on adversarial 1 MiB messages (issue 14, item 1) ----------------------------------------------------
+# A generous bound that only a super-linear algorithm misses (the benchmark row in benchmarks/env_step.py reports the
+# real numbers: 10 ms median, 30-40 ms at worst): ReZero's analysis regex took ~25 minutes on one such message,
+# difflib minutes on others.
+STEP_BOUND_S = 2.0
+SHORT_EPISODE = gym.make("SearchQA-v0", max_turns=1)  # every message ends its episode: every reward term is scored
+
+
+@pytest.mark.parametrize("kind", ADVERSARIAL_KINDS)
+def test_adversarial_megabyte_message_steps_within_bound(kind: str) -> None:
+    message = adversarial_message(kind, seed=0)
+    assert len(message) >= 500_000
+    SHORT_EPISODE.reset(seed=0)
+    start = time.perf_counter()
+    _, reward, terminated, truncated, info = SHORT_EPISODE.step(message)
+    elapsed = time.perf_counter() - start
+    assert terminated or truncated
+    assert set(info["reward_terms"]) == {
+        "correctness",
+        "format",
+        "retry",
+        "em_chunk",
+        "search_strategy",
+        "search_diversity",
+    }
+    assert 0.0 <= float(reward) <= 10.0
+    assert elapsed < STEP_BOUND_S, f"{kind}: {elapsed:.1f} s"
+
+
+def test_an_episode_of_adversarial_megabyte_messages_ends_within_bound() -> None:
+    # Nine 1 MiB searches and a 1 MiB answer: the last step scores all ten messages (10 MiB of transcript).
+    env = gym.make("SearchQA-v0", max_turns=10)
+    env.reset(seed=0)
+    searches = [
+        "queries difflib is cubic on",
+        "many searches",
+        "huge query",
+        "nested tags",
+        "queries full of operators",
+    ]
+    slowest = 0.0
+    for turn in range(10):
+        kind = searches[turn % len(searches)] if turn < 9 else "huge answer"
+        start = time.perf_counter()
+        *_, terminated, truncated, info = env.step(adversarial_message(kind, seed=turn))
+        slowest = max(slowest, time.perf_counter() - start)
+        assert terminated == (turn == 9) and not truncated
+    assert info["turn"] == 10 and len(info["reward_terms"]) == 6
+    assert slowest < STEP_BOUND_S

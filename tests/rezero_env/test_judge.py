@@ -1,4 +1,8 @@
+import time
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rezero_env.rewards.judge import EMF1Judge, default_judge, exact_match, normalize_answer, token_f1
 
@@ -28,3 +32,33 @@ def test_default_judge_accepts_em_or_high_f1_only() -> None:
     assert judge("Velmora Observatory", ["Velmora"]) == 1.0
     with pytest.raises(ValueError):
         EMF1Judge(f1_threshold=0)
+
+
+answer_words = st.lists(
+    st.sampled_from(["the", "a", "Velmora", "Orlen", "vask", "1643", "!", "—", " ", "x"]), max_size=12
+)
+
+
+@given(
+    answer_words.map(" ".join), st.lists(answer_words.map(" ".join), max_size=3), st.sampled_from([0.3, 0.5, 0.8, 1.0])
+)
+def test_emf1_judge_is_exact_match_or_f1_at_threshold(prediction: str, answers: list[str], threshold: float) -> None:
+    # The judge normalises once and skips hopeless predictions; its verdict must stay the textbook one.
+    expected = 1.0 if exact_match(prediction, answers) else float(token_f1(prediction, answers) >= threshold)
+    assert EMF1Judge(f1_threshold=threshold)(prediction, answers) == expected
+
+
+def test_emf1_judge_bounds_its_work_on_huge_predictions() -> None:
+    # Normalising a crafted megabyte took up to 150 ms (a step's whole budget is 50 ms); past max_prediction_chars
+    # a prediction is judged wrong unread, below it the verdict is the textbook one.
+    start = time.perf_counter()
+    for crafted in ("a—" * 500_000, "a " * 500_000, "the word " * 116_000, "Orlen Vask" + " " * 1_000_000):
+        assert default_judge(crafted, ["Orlen Vask"]) == 0.0
+    assert time.perf_counter() - start < 0.5
+    assert default_judge("Orlen Vask" + " " * 16_000, ["Orlen Vask"]) == 1.0
+    assert default_judge("orlen vask " + "x" * 16_000, ["Orlen Vask"]) == 1.0  # F1 = 0.8
+    unbounded = EMF1Judge(max_prediction_chars=None)
+    assert unbounded("Orlen Vask" + " " * 1_000_000, ["Orlen Vask"]) == 1.0
+    assert repr(unbounded) == "EMF1Judge(f1_threshold=0.8, max_prediction_chars=None)"
+    with pytest.raises(ValueError, match="max_prediction_chars must be a positive integer or None"):
+        EMF1Judge(max_prediction_chars=0)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import re
+import time
 
+import gymnasium as gym
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import rezero_env  # noqa: F401  (registers the ids)
 from rezero_env.rewards import (
     correctness_reward,
     em_chunk_reward,
@@ -168,10 +174,136 @@ def test_exact_match_reward() -> None:
 
 
 def test_no_retry_preset_is_rezero_without_the_retry_term() -> None:
-    import gymnasium as gym
-
     env = gym.make("SearchQA-v0", reward="rezero-no-retry")
     env.reset(seed=0, options={"task_index": 0})
     env.step("<think>search</think>\n<search>anything</search>")
     *_, info = env.step("<think>done</think>\n<answer>x</answer>")
     assert set(info["reward_terms"]) == {"correctness", "format", "em_chunk", "search_strategy", "search_diversity"}
+
+
+# --- Linear time on adversarial messages (issue 14, items 1 and 2) -------------------------------------------------
+
+# ReZero's analysis rule, as its regex: the reference the linear-time implementation must agree with.
+REZERO_ANALYSIS = re.compile(
+    r"<think>[^<>]*?\b(?:based|according|from|results?|found|shows?|provided|information)\b[^<>]*?</think>",
+    re.IGNORECASE,
+)
+analysis_soup = st.lists(
+    st.sampled_from(
+        [
+            *("<think>", "</think>", "<", ">", " ", "found", "FounD", "founder", "_based", "results", "résult", "é"),
+            *("reſult", "ſhows", "\u0130nformation", "\u0131nformation", "\u212a", "s", "1", "x", "from", "\n"),
+        ]
+    ),
+    max_size=25,
+).map("".join)
+
+
+@given(analysis_soup)
+def test_search_strategy_analysis_agrees_with_rezero_regex(content: str) -> None:
+    from rezero_env.rewards.search_strategy import has_analysis
+
+    assert has_analysis(content) == bool(REZERO_ANALYSIS.search(content))
+
+
+# ReZero's markdown rule, as its regex.
+REZERO_MARKDOWN = re.compile(r"(\*\*|\*|_)</?(?:think|search|answer|information|info)>\1")
+tag_soup = st.lists(
+    st.sampled_from(
+        ["*", "**", "_", "<", "/", ">", "think", "info", "information", "search", "answer", "<think>", "x"]
+    ),
+    max_size=25,
+).map("".join)
+
+
+@given(tag_soup)
+def test_markdown_rule_agrees_with_rezero_regex(content: str) -> None:
+    from rezero_env.rewards.format import has_markdown_wrapped_tag
+
+    assert has_markdown_wrapped_tag(content) == bool(REZERO_MARKDOWN.search(content))
+
+
+@given(st.lists(st.sampled_from(["<search>", "</search>", "<answer>", "</answer>", "a", "<", "/"]), max_size=30))
+def test_block_helpers_agree_with_the_protocol(parts: list[str]) -> None:
+    from rezero_env.protocol import count_tag, tag_contents
+    from rezero_env.rewards.base import count_blocks, first_block
+
+    text = "".join(parts)
+    for tag in ("search", "answer"):
+        assert [count_blocks(text, tag, limit) for limit in (1, 2, 5, 99)] == [
+            min(n, count_tag(text, tag)) for n in (1, 2, 5, 99)
+        ]
+        contents = tag_contents(text, tag)
+        assert first_block(text, tag) == (contents[0] if contents else None)
+
+
+@given(
+    st.lists(st.text(alphabet="ab c", max_size=12) | st.sampled_from(["a" * 250, "ab" * 125, "b a" * 90]), max_size=8)
+)
+def test_budgeted_ratios_equal_difflib(texts: list[str]) -> None:
+    from rezero_env.rewards.search_diversity import COMPARISON_BUDGET, _pair_scores
+
+    expected = {
+        (i, j): difflib.SequenceMatcher(None, texts[i], texts[j]).ratio()
+        for i in range(len(texts))
+        for j in range(i + 1, len(texts))
+    }
+    no_operators = [frozenset[str]()] * len(texts)
+    assert {
+        pair: ratio for pair, (ratio, _) in _pair_scores(texts, no_operators, COMPARISON_BUDGET).items()
+    } == expected
+    cut = _pair_scores(texts, no_operators, budget=300)  # a small budget: the first pairs exactly, the rest absent
+    assert all(expected[pair] == ratio for pair, (ratio, _) in cut.items())
+
+
+@given(st.lists(st.text(alphabet="ab c-", max_size=15) | st.sampled_from(["a" * 150, "ab" * 70]), max_size=8))
+def test_running_out_of_comparison_budget_never_raises_the_score(queries: list[str]) -> None:
+    from rezero_env.rewards import search_diversity
+
+    messages = [*PROMPT, *(_search(query) for query in queries if query.strip())]
+    full = search_diversity_reward(messages)
+    with pytest.MonkeyPatch.context() as patch:
+        for budget in (0, 200, 2_000):
+            patch.setattr(search_diversity, "COMPARISON_BUDGET", budget)
+            assert search_diversity_reward(messages) <= full
+
+
+def test_search_strategy_is_linear_on_an_unclosed_think() -> None:
+    # ReZero's lazy regex takes ~14 s on this 100 KB message (quadratic); 1 MiB would take ~25 minutes.
+    content = "<think>" + "found " * 16_000 + "<answer>x</answer>"
+    start = time.perf_counter()
+    assert search_strategy_reward([*PROMPT, SEARCH, INFO, assistant(content)]) == 0.2
+    assert time.perf_counter() - start < 2.0
+
+
+def test_search_diversity_scores_the_queries_as_searched() -> None:
+    # The env cuts each query to max_query_chars before searching; the reward must score those cut queries.
+    long_a, long_b = "apollo " + "x" * 50, "apollo " + "y" * 50
+    messages = [*PROMPT, _search(long_a), INFO, _search(long_b), INFO]
+    assert search_diversity_reward(messages, max_query_chars=6) == search_diversity_reward(
+        [*PROMPT, _search("apollo"), INFO, _search("apollo"), INFO]
+    )
+    assert search_diversity_reward(messages, max_query_chars=None) > 0.2  # uncut: two different queries
+    env = gym.make("SearchQA-v0", max_query_chars=6, max_turns=3)
+    env.reset(seed=0)
+    env.step(f"<think>t</think><search>{long_a}</search>")
+    env.step(f"<think>t</think><search>{long_b}</search>")
+    *_, info = env.step("<think>t</think><answer>x</answer>")
+    assert [search["query"] for search in info["searches"]] == ["apollo", "apollo"]
+    assert info["reward_terms"]["search_diversity"] == 0.0  # a duplicate, as searched
+
+
+def test_search_diversity_is_bounded_on_huge_and_pathological_queries() -> None:
+    huge = "<think>t</think><search>" + " ".join(f"w{i}" for i in range(150_000)) + "</search>"
+    short = "".join(f"<search>query {i} about apollo</search>" for i in range(63))
+    start = time.perf_counter()
+    search_diversity_reward([*PROMPT, assistant(huge + short)])  # 1 MB query + 63 short ones: 13.9 s before
+    assert time.perf_counter() - start < 2.0
+    # difflib is cubic on repetitive strings under 200 characters: one such pair costs ~60 ms, 2,016 pairs minutes.
+    pathological = "".join(
+        f"<search>{'a' * (199 - i) if i % 2 else ('ab' * 100)[: 199 - i]}</search>" for i in range(64)
+    )
+    start = time.perf_counter()
+    value = search_diversity_reward([*PROMPT, assistant(pathological)])
+    assert time.perf_counter() - start < 2.0
+    assert 0.0 <= value <= 1.0

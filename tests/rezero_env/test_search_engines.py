@@ -3,7 +3,11 @@ and batched searching in vector environments."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import random
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from rezero_env.search.bm25 import BM25Search
 from rezero_env.search.cached import CachedSearch
 from rezero_env.search.dense import DenseSearch
 from rezero_env.search.hybrid import HybridSearch
-from rezero_env.search.manifest import IndexMismatchError
+from rezero_env.search.manifest import IndexCorruptError, IndexMismatchError
 from rezero_env.search.noisy import NoisySearch
 from rezero_env.types import Document, SearchResult
 
@@ -124,6 +128,99 @@ def test_dense_approximate_indexes_and_bad_options(tmp_path: Path) -> None:
         DenseSearch([], index_dir=False)
     with pytest.raises(ValueError, match=r"Cannot load the sentence-transformers encoder '.*no/such-model'.*not found"):
         DenseSearch(DOCS, encoder=str(tmp_path / "no/such-model"), index_dir=False)
+
+
+# --- dense: a damaged index is detected and rebuilt -------------------------------------------------------------
+
+DENSE_QUERIES = ["What exploded on the spacecraft?", "feline naps", "how does bread rise", "When did they land?"]
+
+
+def write_faiss(path: Path, engine: DenseSearch, documents: Sequence[Document]) -> None:
+    """A valid flat index of ``documents`` (a wrong one, when they are not the engine's) at ``path``."""
+    import faiss
+
+    index = faiss.IndexFlatIP(engine.dimension)
+    index.add(engine.encode([f"{d.title}\n{d.text}" if d.title else d.text for d in documents]))
+    faiss.write_index(index, str(path))
+
+
+def damage_faiss(folder: Path, how: str, engine: DenseSearch) -> None:
+    path = folder / "index.faiss"
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "random":
+        path.write_bytes(random.Random(0).randbytes(len(data)))
+    elif how == "flip":  # the exponent of one float of the last vector: the index still loads
+        at = len(data) - 1
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0x40]))
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "fewer":
+        write_faiss(path, engine, DOCS[:-2])
+    elif how == "more":
+        write_faiss(path, engine, [*DOCS, Document("rye", "Rye bread is dense.")])
+    else:
+        raise AssertionError(how)
+
+
+def dense_rebuild_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "rebuilding" in r.getMessage()]
+
+
+def test_dense_manifest_records_the_index_size_checksum_and_vector_count(dense_dir: Path) -> None:
+    manifest = json.loads((dense_dir / "manifest.json").read_text())
+    data = (dense_dir / "index.faiss").read_bytes()
+    assert manifest["num_vectors"] == len(DOCS)
+    assert manifest["files"] == {"index.faiss": {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}}
+
+
+@pytest.mark.parametrize("how", ["truncate", "random", "flip", "empty", "fewer", "more"])
+def test_a_damaged_dense_index_is_rebuilt_with_a_warning(
+    dense_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    reference = DenseSearch(DOCS, index_dir=dense_dir)
+    expected = reference.batch_search(DENSE_QUERIES, len(DOCS))
+    folder = tmp_path / "idx"
+    shutil.copytree(dense_dir, folder)
+    damage_faiss(folder, how, reference)
+    caplog.set_level(logging.WARNING)
+    repaired = DenseSearch(DOCS, index_dir=folder)
+    assert [ids(r) for r in repaired.batch_search(DENSE_QUERIES, len(DOCS))] == [ids(r) for r in expected]
+    (warning,) = dense_rebuild_warnings(caplog)
+    assert "index.faiss" in warning and str(folder) in warning
+    caplog.clear()
+    DenseSearch(DOCS, index_dir=folder)  # the rebuilt index was saved: it loads without a warning
+    assert dense_rebuild_warnings(caplog) == []
+
+
+@pytest.mark.parametrize("how", ["fewer", "more", "truncate"])
+def test_an_old_dense_manifest_without_checksums_still_catches_a_wrong_index(
+    dense_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    folder = tmp_path / "idx"
+    shutil.copytree(dense_dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    old = {key: value for key, value in manifest.items() if key not in ("files", "num_vectors", "manifest_sha256")}
+    (folder / "manifest.json").write_text(json.dumps({**old, "manifest_version": 1}))
+    caplog.set_level(logging.WARNING)
+    DenseSearch(DOCS, index_dir=folder)  # unverified, but it passes the checks: loaded
+    assert any("no checksums" in r.getMessage() for r in caplog.records) and dense_rebuild_warnings(caplog) == []
+    engine = DenseSearch(DOCS, index_dir=folder, rebuild=True)
+    (folder / "manifest.json").write_text(json.dumps({**old, "manifest_version": 1}))
+    damage_faiss(folder, how, engine)
+    caplog.clear()
+    repaired = DenseSearch(DOCS, index_dir=folder)
+    assert repaired.search("feline naps", len(DOCS))[0].doc_id == "cats" and len(dense_rebuild_warnings(caplog)) == 1
+
+
+def test_without_rebuilding_a_damaged_dense_index_is_an_error_naming_the_file(dense_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    shutil.copytree(dense_dir, folder)
+    damage_faiss(folder, "more", DenseSearch(DOCS, index_dir=dense_dir))
+    with pytest.raises(IndexCorruptError, match=r"index\.faiss") as caught:
+        DenseSearch(DOCS, index_dir=folder, rebuild_damaged=False)
+    assert str(folder) in str(caught.value)
 
 
 # --- hybrid ------------------------------------------------------------------------------------------------------

@@ -345,6 +345,33 @@ def test_server_refuses_bad_requests_with_4xx(
     assert detail in json.dumps(response.json()["detail"])
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"queries": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"queries": ["a"], "extra": ' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"}",
+    ],
+    ids=["array", "queries", "ignored-field"],
+)
+def test_server_answers_deeply_nested_json_with_400(content: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(BM25Search(DOCS), max_request_bytes=1 << 20)
+    response = TestClient(app, raise_server_exceptions=False).post(
+        "/retrieve", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in response.json()["detail"]
+    assert "RecursionError" not in caplog.text
+
+
+def test_server_still_validates_moderately_nested_json() -> None:
+    content = b'{"queries": ' + b"[" * 200 + b"]" * 200 + b"}"
+    response = TestClient(create_app(BM25Search(DOCS))).post(
+        "/retrieve", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and "valid string" in response.text
+
+
 def test_engine_search_errors_become_503() -> None:
     class Broken:
         def search(self, query: str, k: int) -> list[SearchResult]:
