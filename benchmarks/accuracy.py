@@ -20,7 +20,6 @@ the worked examples (``eval_base_few_shot``), the checkpoint prompted as it was 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import time
@@ -34,6 +33,8 @@ import gymnasium as gym
 import rezero_env  # noqa: F401  (registers the ids)
 from benchmarks.common import SuiteResult, Target
 from rezero_agents.chat import ChatFormatter
+from rezero_agents.checkpoints import load_checkpoint_model as load_trained_model
+from rezero_agents.checkpoints import resolve, verify
 from rezero_agents.evaluation import evaluate_policy
 from rezero_agents.grpo_config import PRESETS
 from rezero_agents.models import DEFAULT_MODEL, load_model, load_tokenizer
@@ -107,23 +108,18 @@ def _path_from(variable: str, default: Path) -> tuple[Path, bool]:
 
 
 def resolve_checkpoint(path: Path) -> Path | None:
-    """The checkpoint folder (one holding ``model/``) that ``path`` names: the folder itself, or the latest one of a
-    ``checkpoints/`` folder or of a run folder (by their ``latest`` pointer, else the last ``step-*``); None if none.
+    """The checkpoint folder that ``path`` names: the folder itself, or the latest checkpoint of a ``checkpoints/``
+    folder or of a run folder that verifies (:func:`rezero_agents.checkpoints.resolve`); None if none.
 
     Example:
         >>> resolve_checkpoint(Path("/nonexistent")) is None
         True
+
+    Raises:
+        CheckpointError: the checkpoint is damaged (the message names the file).
     """
-    if (path / "model").is_dir():
-        return path
-    for folder in (path, path / "checkpoints"):
-        pointer = folder / "latest"
-        if pointer.is_file() and (folder / pointer.read_text().strip() / "model").is_dir():
-            return folder / pointer.read_text().strip()
-        steps = sorted(p for p in folder.glob("step-*") if (p / "model").is_dir()) if folder.is_dir() else []
-        if steps:
-            return steps[-1]
-    return None
+    info = resolve(path)
+    return None if info is None else info.folder
 
 
 @dataclass(frozen=True)
@@ -146,30 +142,22 @@ class Checkpoint:
 
 
 def read_checkpoint(folder: Path, default_model: str) -> Checkpoint:
-    """The base model, prompting and reward preset recorded in ``folder/state.json`` (defaults when absent)."""
-    config: dict[str, Any] = {}
-    state_file = folder / "state.json"
-    if state_file.is_file():
-        try:
-            config = json.loads(state_file.read_text()).get("config", {})
-        except (json.JSONDecodeError, AttributeError) as error:
-            raise ValueError(f"{state_file}: not a checkpoint state written by GRPOLearner.save ({error})") from None
+    """The base model, prompting and reward preset recorded in ``folder/state.json`` (defaults when absent), read
+    and verified by :mod:`rezero_agents.checkpoints` like every other reader.
+
+    Raises:
+        CheckpointError: the checkpoint is damaged (the message names the file).
+    """
+    info = verify(folder, training=False)
     return Checkpoint(
-        folder=folder,
-        base_model=str(config.get("model", default_model)),
-        few_shot=bool(config.get("few_shot", False)),
-        reward=str(config.get("reward", "unknown")),
+        folder=folder, base_model=info.base_model(default_model), few_shot=info.few_shot, reward=info.reward
     )
 
 
 def load_checkpoint_model(checkpoint: Checkpoint) -> Any:
     """The checkpoint's model: its LoRA adapter merged into the base model, or its full weights."""
-    model_dir = checkpoint.folder / "model"
-    if (model_dir / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(load_model(checkpoint.base_model), str(model_dir)).merge_and_unload()
-    return load_model(str(model_dir))
+    info = verify(checkpoint.folder, training=False)
+    return load_trained_model(info, checkpoint.base_model, merge=True)
 
 
 def model_policy(model: Any, tokenizer_source: str, few_shot: bool, batch_size: int) -> TransformersPolicy:

@@ -13,6 +13,11 @@ The setting is single-turn: ``max_turns=1``, so every episode is exactly one gen
 - see the same prompts: TRL's dataset holds the environment's own system and question messages (conversational
   format), rendered by the same tokenizer chat template.
 
+Ours runs with its defaults: incremental decoding (the G samples of a question and the system prompt are prefilled
+once) and micro-batches of one group whose common prompt is run once in the training forward (the same gradient);
+TRL prefills every prompt and runs every token. The multi-turn ``cpu-demo`` step, plain path against incremental, is
+in the ``rollout`` suite.
+
 Differences that remain, reported rather than hidden: our sampler stops at ``</search>`` / ``</answer>`` (TRL's
 generation cannot take stop strings without a tokenizer), so mean completion lengths are reported for both; ours
 gets the environment's reward, TRL a trivial one (completion length mod 5), which changes no work done. TRL's own
@@ -43,7 +48,7 @@ from benchmarks.common import SuiteResult, Target, peak_rss_mib
 from rezero_agents.grpo_config import LORA_TARGETS, PRESETS
 from rezero_agents.models import DEFAULT_MODEL
 
-GOAL_PERCENT = 100.0
+GOAL_PERCENT = 50.0
 """Our step time must be at most this percentage of TRL's."""
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _DEMO = PRESETS["cpu-demo"]

@@ -35,10 +35,12 @@ import torch
 from torch import nn
 
 import rezero_env  # noqa: F401  (registers the environment ids)
+from rezero_agents import checkpoints
 from rezero_agents.chat import ChatFormatter
 from rezero_agents.episode_log import EpisodeLogWriter, episode_record
 from rezero_agents.evaluation import evaluate_policy, summarize
 from rezero_agents.grpo_config import GRPOConfig
+from rezero_agents.incremental import common_prefix
 from rezero_agents.models import load_model, load_tokenizer, resolve_model
 from rezero_agents.policy import Policy, SamplingConfig, TransformersPolicy, VLLMPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
@@ -70,16 +72,55 @@ class TokenScorer(nn.Module):
         self.model = model
         self.temperature = temperature
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        target_mask: torch.Tensor,
+        shared_prefix: int = 0,
+    ) -> torch.Tensor:
+        """``shared_prefix=P`` (> 0): every row starts with the same ``P`` tokens and no target lies before
+        position ``P - 1``; the prefix is then computed once and its keys and values broadcast to the rows (the
+        gradient through them is summed over the rows, so it is the same gradient as without sharing)."""
         lm = causal_lm(self.model)
-        hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        selected = hidden[:, :-1][target_mask]
+        if shared_prefix > 0:
+            hidden, offset = self._shared_prefix_hidden(lm, input_ids, attention_mask, shared_prefix), shared_prefix - 1
+        else:
+            hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]
+            offset = 0
+        positions = target_mask[:, offset:]
+        selected = hidden[positions]
         logits = lm.get_output_embeddings()(selected).float() / self.temperature
-        targets = input_ids[:, 1:][target_mask]
+        targets = input_ids[:, 1 + offset :][positions]
         token_logprobs = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         out = torch.zeros(target_mask.shape, dtype=token_logprobs.dtype, device=token_logprobs.device)
-        out[target_mask] = token_logprobs
+        out[:, offset:][positions] = token_logprobs
         return out
+
+    @staticmethod
+    def _shared_prefix_hidden(lm: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix: int) -> Any:
+        """Hidden states at positions ``prefix - 1 … length - 2`` (those that predict tokens ``prefix …``), with
+        the common prefix run once."""
+        from transformers import DynamicCache
+
+        if not bool((input_ids[:, :prefix] == input_ids[:1, :prefix]).all()) or not bool(
+            attention_mask[:, :prefix].all()
+        ):
+            raise ValueError("shared_prefix: the rows do not all start with the same unpadded tokens")
+        rows, length = input_ids.shape
+        decoder = lm.get_decoder()
+        cache = DynamicCache(config=lm.config)
+        head = decoder(input_ids=input_ids[:1, :prefix], cache=cache, use_cache=True).last_hidden_state[:, -1:]
+        cache.batch_repeat_interleave(rows)
+        positions = torch.arange(prefix, length, device=input_ids.device)[None].expand(rows, -1)
+        tail = decoder(
+            input_ids=input_ids[:, prefix:],
+            attention_mask=attention_mask,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+        ).last_hidden_state
+        return torch.cat([head.expand(rows, -1, -1), tail[:, :-1]], dim=1)
 
 
 def pad_sequences(
@@ -96,6 +137,35 @@ def pad_sequences(
         attention[row, : len(ids)] = 1
         targets[row, : len(ids) - 1] = torch.tensor(mask[1:], dtype=torch.bool)
     return input_ids.to(device), attention.to(device), targets.to(device)
+
+
+MIN_SHARED_PREFIX = 16
+"""Shortest common prompt worth computing once per micro-batch in the training forward."""
+
+
+def micro_batches(
+    episodes: Sequence[Episode], usable: Sequence[int], size: int, share_prompt: bool = True
+) -> list[tuple[list[int], int]]:
+    """Micro-batches of episode indices, each with the length of the prompt its rows share (0: none).
+
+    With ``share_prompt`` a micro-batch holds episodes of one group (a question's samples, which start with the same
+    prompt), so the scorer can run that prompt once; otherwise consecutive episodes, ``size`` at a time.
+    """
+    if not share_prompt:
+        return [(list(usable[i : i + size]), 0) for i in range(0, len(usable), size)]
+    by_group: dict[int, list[int]] = {}
+    for index in usable:
+        by_group.setdefault(episodes[index].group, []).append(index)
+    chunks = []
+    for members in by_group.values():
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            prefix = 0
+            if len(chunk) > 1:
+                first_trained = min(episodes[i].loss_mask.index(1) for i in chunk)
+                prefix = min(common_prefix([episodes[i].token_ids for i in chunk]), first_trained)
+            chunks.append((chunk, prefix if prefix >= MIN_SHARED_PREFIX else 0))
+    return chunks
 
 
 # --- the GRPO objective ---------------------------------------------------------------------------------------
@@ -226,7 +296,12 @@ class GRPOLearner:
             torch.manual_seed(config.seed)  # vLLM reseeds the process when it starts in-process
             self.policy = vllm_policy
         else:
-            self.policy = TransformersPolicy(model, self.formatter, batch_size=config.rollout_batch_size)
+            self.policy = TransformersPolicy(
+                model,
+                self.formatter,
+                batch_size=max(config.rollout_batch_size, config.eval_batch_size),
+                incremental=config.incremental_decoding,
+            )
 
         # environments (plain Gymnasium envs)
         self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
@@ -325,17 +400,17 @@ class GRPOLearner:
         )
         self.optimizer.zero_grad(set_to_none=True)
         totals = {"loss": 0.0, "kl": 0.0, "clip_ratio": 0.0, "tokens": 0.0}
-        chunks = [usable[i : i + config.micro_batch_size] for i in range(0, len(usable), config.micro_batch_size)]
+        chunks = micro_batches(episodes, usable, config.micro_batch_size, config.share_prompt_in_training)
         device = self.accelerator.device
-        for index, chunk in enumerate(chunks):
+        for index, (chunk, prefix) in enumerate(chunks):
             input_ids, attention, targets = pad_sequences(
                 [(episodes[i].token_ids, episodes[i].loss_mask) for i in chunk], self.tokenizer.pad_token_id, device
             )
             chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
             syncing = index == len(chunks) - 1
             with nullcontext() if syncing else self.accelerator.no_sync(self.scorer):
-                new = self.scorer(input_ids, attention, targets)
-                reference = self._reference_logprobs(input_ids, attention, targets)
+                new = self.scorer(input_ids, attention, targets, shared_prefix=prefix)
+                reference = self._reference_logprobs(input_ids, attention, targets, prefix)
                 loss, stats = grpo_loss(
                     new,
                     new.detach(),
@@ -366,17 +441,17 @@ class GRPOLearner:
         }
 
     def _reference_logprobs(
-        self, input_ids: torch.Tensor, attention: torch.Tensor, targets: torch.Tensor
+        self, input_ids: torch.Tensor, attention: torch.Tensor, targets: torch.Tensor, prefix: int = 0
     ) -> torch.Tensor | None:
         if self.config.beta == 0:
             return None
         with torch.no_grad():
             if self.reference is not None:
-                reference: torch.Tensor = self.reference(input_ids, attention, targets)
+                reference: torch.Tensor = self.reference(input_ids, attention, targets, shared_prefix=prefix)
                 return reference
             scorer = self.accelerator.unwrap_model(self.scorer)
             with scorer.model.disable_adapter():
-                reference = scorer(input_ids, attention, targets).detach()
+                reference = scorer(input_ids, attention, targets, shared_prefix=prefix).detach()
                 return reference
 
     # --- supervised warm-up ---------------------------------------------------------------------------------
@@ -427,7 +502,7 @@ class GRPOLearner:
                 self.policy,
                 lambda: self.make_env(self.config.eval_split),
                 count,
-                num_envs=self.config.rollout_batch_size,
+                num_envs=self.config.eval_batch_size or self.config.rollout_batch_size,
                 sampling=self.eval_sampling,
                 seed=self.config.seed,
                 max_sequence_tokens=self.config.max_sequence_tokens,
@@ -462,51 +537,102 @@ class GRPOLearner:
             )
 
     def save(self) -> Path:
-        """Write ``checkpoints/step-NNNNNN`` (trainable weights, optimizer, scheduler, RNG states, step) and a
-        ``model/`` folder loadable with ``from_pretrained`` (the LoRA adapter, or the full model)."""
-        folder = self.output_dir / "checkpoints" / f"step-{self.step:06d}"
+        """Publish ``checkpoints/step-NNNNNN`` (trainable weights, optimizer, scheduler, RNG states, step, and a
+        ``model/`` folder loadable with ``from_pretrained``: the LoRA adapter or the full model) through
+        :func:`rezero_agents.checkpoints.write_checkpoint`: staged, renamed into place, then ``latest`` replaced
+        atomically. Saving a step that is already saved writes nothing (``train()`` saves the last step in its loop
+        and again after the final evaluation; a published checkpoint is never rewritten)."""
+        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(self.step)
+        if getattr(self, "_saved", None) == (folder, self.sft_done):
+            logger.debug("Step %d is already saved in %s", self.step, folder)
+            return folder
         if self.is_main:
-            folder.mkdir(parents=True, exist_ok=True)
             model = self.unwrapped_model
             trainable = {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
-            torch.save(trainable, folder / "trainable.pt")
-            torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
-            torch.save(self.scheduler.state_dict(), folder / "scheduler.pt")
-            torch.save({"torch": torch.get_rng_state(), "python": random.getstate()}, folder / "rng.pt")
-            state = {
-                "step": self.step,
-                "sft_done": self.sft_done,
-                "sampler": self.rng.bit_generator.state,
-                "world_size": self.world,
-                "config": self.config.to_dict(),
-                "base_model": self.model_path,
-            }
-            (folder / "state.json").write_text(json.dumps(state, indent=2) + "\n")
-            model.save_pretrained(folder / "model")
-            self.tokenizer.save_pretrained(folder / "model")
-            (self.output_dir / "checkpoints" / "latest").write_text(folder.name + "\n")
+
+            def write_model(target: Path) -> None:
+                model.save_pretrained(target)
+                self.tokenizer.save_pretrained(target)
+
+            checkpoints.write_checkpoint(
+                folder.parent,
+                self.step,
+                state={
+                    "sft_done": self.sft_done,
+                    "sampler": self.rng.bit_generator.state,
+                    "world_size": self.world,
+                    "config": self.config.to_dict(),
+                    "base_model": self.model_path,
+                },
+                files={
+                    checkpoints.TRAINABLE: trainable,
+                    checkpoints.OPTIMIZER: self.optimizer.state_dict(),
+                    checkpoints.SCHEDULER: self.scheduler.state_dict(),
+                    checkpoints.RNG: checkpoints.capture_rng(),
+                },
+                write_model=write_model,
+                parameters={name: tuple(tensor.shape) for name, tensor in trainable.items()},
+            )
         self.accelerator.wait_for_everyone()
+        self._saved: tuple[Path, bool] | None = (folder, self.sft_done)
         return folder
 
     def load(self, folder: Path) -> None:
-        """Restore a checkpoint written by :meth:`save`."""
-        state = json.loads((folder / "state.json").read_text())
-        trainable = torch.load(folder / "trainable.pt", map_location="cpu", weights_only=True)
-        missing = self.unwrapped_model.load_state_dict(trainable, strict=False)
-        if any(name in trainable for name in missing.missing_keys):
-            raise RuntimeError(f"Checkpoint {folder} does not match the model")
-        self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True))
-        self.scheduler.load_state_dict(torch.load(folder / "scheduler.pt", map_location="cpu", weights_only=True))
-        rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=False)
-        torch.set_rng_state(rng["torch"])
-        random.setstate(rng["python"])
-        self.rng.bit_generator.state = state["sampler"]
-        self.step = int(state["step"])
-        self.sft_done = bool(state["sft_done"])
+        """Restore a checkpoint written by :meth:`save`, after verifying it: every file's size and checksum, then
+        the trainable parameters' names and shapes and the optimizer state against this model. Nothing is applied
+        until everything has been checked.
+
+        Raises:
+            rezero_agents.checkpoints.CheckpointError: a file is missing or damaged, or the checkpoint does not fit
+                this model (e.g. other LoRA settings); the message names the file.
+        """
+        info = checkpoints.verify(folder, training=True)
+        saved = checkpoints.load_training_state(info)
+        step, sft_done, sampler = checkpoints.training_fields(info)
+        differences = checkpoints.settings_differences(info.config, self.config.to_dict())
+        model = self.unwrapped_model
+        checkpoints.check_parameters(
+            folder / checkpoints.TRAINABLE,
+            saved.trainable,
+            checkpoints.parameter_shapes(model.named_parameters()),
+            differences,
+        )
+        checkpoints.check_optimizer(
+            folder / checkpoints.OPTIMIZER,
+            saved.optimizer,
+            [group["params"] for group in self.optimizer.param_groups],
+            differences,
+        )
+        rng = checkpoints.rng_states(saved.rng, folder / checkpoints.RNG)
+        sampler_check = type(self.rng.bit_generator)()
+        try:
+            sampler_check.state = sampler
+        except (ValueError, KeyError, TypeError) as error:
+            raise checkpoints.CheckpointError(folder / checkpoints.STATE, f"bad sampler state ({error})") from None
+        # everything is checked: apply
+        try:
+            self.optimizer.load_state_dict(saved.optimizer)
+            self.scheduler.load_state_dict(saved.scheduler)
+        except (ValueError, KeyError, TypeError, RuntimeError) as error:
+            raise checkpoints.CheckpointError(folder, f"optimizer or scheduler state does not fit ({error})") from None
+        with torch.no_grad():
+            model.load_state_dict(saved.trainable, strict=False)
+        self.rng.bit_generator.state = sampler
+        rng.apply(cuda=self.world == 1)
+        self.step = step
+        self.sft_done = sft_done
+        own = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(step)
+        self._saved = (own, sft_done) if own.resolve() == folder.resolve() else None  # resuming: already saved
 
     def latest_checkpoint(self) -> Path | None:
-        pointer = self.output_dir / "checkpoints" / "latest"
-        return self.output_dir / "checkpoints" / pointer.read_text().strip() if pointer.is_file() else None
+        """The checkpoint ``resume`` continues from: the one ``checkpoints/latest`` names when it verifies, else
+        (logged WARNING) the newest that does; None when the run has none.
+
+        Raises:
+            rezero_agents.checkpoints.CheckpointError: the run has checkpoints but none verifies.
+        """
+        info = checkpoints.latest_checkpoint(self.output_dir / checkpoints.CHECKPOINTS_DIR, training=True)
+        return None if info is None else info.folder
 
     # --- the whole run --------------------------------------------------------------------------------------
 

@@ -68,6 +68,11 @@ class GRPOConfig:
     """G: samples per question; advantages are normalised within each question's group."""
     rollout_batch_size: int = 16
     """Environments stepped in lock-step (one batched generate call per turn)."""
+    eval_batch_size: int = 0
+    """Environments stepped in lock-step during evaluations (0: rollout_batch_size)."""
+    incremental_decoding: bool = True
+    """Keep each episode's KV cache across turns and prefill a group's prompt once (transformers backend);
+    False re-reads the whole transcript every turn (the plain ``model.generate`` path)."""
     temperature: float = 0.9
     top_p: float = 0.95
     top_k_sampling: int = 50
@@ -94,6 +99,9 @@ class GRPOConfig:
     max_grad_norm: float = 0.1
     micro_batch_size: int = 4
     """Episodes per forward/backward pass; gradients accumulate over the step's episodes."""
+    share_prompt_in_training: bool = True
+    """Micro-batches hold one group's episodes and run their common prompt once (the same loss and gradient,
+    fewer tokens through the model); False batches consecutive episodes and runs every token."""
 
     # --- supervised warm-up ----------------------------------------------------------------------------------
     sft_warmup_steps: int = 0
@@ -130,7 +138,15 @@ class GRPOConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("eval_every", "save_every", "sft_warmup_steps", "warmup_steps", "eval_questions"):
+        non_negative = (
+            "eval_every",
+            "save_every",
+            "sft_warmup_steps",
+            "warmup_steps",
+            "eval_questions",
+            "eval_batch_size",
+        )
+        for name in non_negative:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.num_generations < 2:

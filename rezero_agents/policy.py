@@ -100,28 +100,90 @@ def generate_options(sampling: SamplingConfig) -> dict[str, Any]:
 class TransformersPolicy:
     """Batched sampling with ``transformers``' ``generate`` (left padding, stop strings, seeded sampling).
 
+    With ``incremental=True`` (the default) generation runs through
+    :class:`~rezero_agents.incremental.IncrementalDecoder`: a prompt that extends a sequence of the previous call
+    prefills only its new tokens, identical prompts and the prefix all new prompts share are prefilled once, and
+    sampling draws from a generator seeded by ``seed`` (torch's global generator is left alone). ``incremental=False``
+    keeps the plain ``model.generate`` path (it re-reads every prompt; kept for comparisons).
+
     Args:
         model: A causal LM (a peft model works too); its device is used.
         formatter: Renders transcripts with the model's chat template.
-        batch_size: Most prompts per ``generate`` call (larger batches are split).
+        batch_size: Most prompts per decode batch (larger calls are split).
+        incremental: Keep KV caches across calls (see above).
+        prefill_batch_size: Most rows per prefill forward on the incremental path.
     """
 
-    def __init__(self, model: Any, formatter: ChatFormatter, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: Any,
+        formatter: ChatFormatter,
+        batch_size: int = 64,
+        incremental: bool = True,
+        prefill_batch_size: int = 16,
+    ) -> None:
         self.model = model
         self.formatter = formatter
         self.tokenizer = formatter.tokenizer
         self.batch_size = batch_size
+        self.incremental = incremental
+        self.decoder: Any = None
+        if incremental:
+            from rezero_agents.incremental import IncrementalDecoder
+
+            self.decoder = IncrementalDecoder(model, self.tokenizer, STOP_STRINGS, prefill_batch_size)
+
+    def clear_cache(self) -> None:
+        """Free the KV caches kept for the next call (the rollout calls this when its episodes are done)."""
+        if self.decoder is not None:
+            self.decoder.clear()
 
     def generate(
         self, prompts: Sequence[Sequence[int]], sampling: SamplingConfig, seed: int | None = None
     ) -> list[Completion]:
         import torch
 
+        if self.decoder is not None:
+            return self._generate_incremental(prompts, sampling, seed)
         if seed is not None:
             torch.manual_seed(seed)  # transformers' sampling draws from torch's global generator
         completions: list[Completion] = []
         for start in range(0, len(prompts), self.batch_size):
             completions += self._generate_batch(prompts[start : start + self.batch_size], sampling)
+        return completions
+
+    def _generate_incremental(
+        self, prompts: Sequence[Sequence[int]], sampling: SamplingConfig, seed: int | None
+    ) -> list[Completion]:
+        import torch
+
+        from rezero_agents.incremental import Sampler
+
+        device = next(self.model.parameters()).device
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, (1,))))
+        sampler = Sampler(sampling.temperature, sampling.top_k, sampling.top_p, generator)
+        eos_id = self.tokenizer.eos_token_id
+        was_training = self.model.training
+        self.model.eval()
+        completions: list[Completion] = []
+        try:
+            with torch.no_grad():
+                decoded = self.decoder.generate(
+                    prompts,
+                    batch_size=self.batch_size,
+                    max_new_tokens=sampling.max_new_tokens,
+                    sampler=sampler,
+                    eos_id=eos_id,
+                    pad_id=self.tokenizer.pad_token_id,
+                )
+            for row in decoded:
+                text = self.tokenizer.decode(row.token_ids, skip_special_tokens=True)
+                reason = _finish(text, row.token_ids, eos_id, sampling.max_new_tokens)
+                completions.append(Completion(text, row.token_ids, row.logprobs, reason))
+        finally:
+            if was_training:
+                self.model.train()
         return completions
 
     def _generate_batch(self, prompts: Sequence[Sequence[int]], sampling: SamplingConfig) -> list[Completion]:

@@ -99,6 +99,7 @@ def collect_episodes(
         raise ValueError("groups and reset_options must have the same length")
     sampling = sampling or SamplingConfig()
     episodes: list[Episode] = []
+    release = getattr(policy, "clear_cache", None)  # an incremental policy's KV caches are not needed between waves
     for wave_start in range(0, len(reset_options), len(envs)):
         wave = range(wave_start, min(wave_start + len(envs), len(reset_options)))
         running = [
@@ -110,6 +111,8 @@ def collect_episodes(
                 break
             _play_turn(active, policy, sampling, seed=seed * 1000 + wave_start * 10 + turn, budget=max_sequence_tokens)
         episodes += [r.episode for r in running]
+        if callable(release):
+            release()
     return episodes
 
 

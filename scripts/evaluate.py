@@ -3,9 +3,13 @@
     python scripts/evaluate.py --policy scripted                                   # the scripted searcher
     python scripts/evaluate.py --policy model                                       # the base model (SmolLM2-135M)
     python scripts/evaluate.py --policy model --checkpoint runs/cpu-demo/checkpoints/step-000020
+    python scripts/evaluate.py --policy model --checkpoint runs/cpu-demo           # its latest checkpoint
     python scripts/evaluate.py --policy model --model Qwen/Qwen2.5-0.5B-Instruct --dataset rezero-apollo
 
-Writes OUTPUT_DIR/summary.json and OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads).
+Writes OUTPUT_DIR/summary.json and OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads). A checkpoint
+is read through ``rezero_agents.checkpoints`` (verified against the checksums in its state.json) and prompted as it
+was trained: with the worked examples only if its state.json says ``few_shot`` (``--few-shot/--no-few-shot``
+overrides); its base model is the one it records (``--model`` overrides).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import gymnasium as gym
 import tyro
 
 import rezero_env  # noqa: F401
+from rezero_agents import checkpoints
 from rezero_agents.chat import ChatFormatter
 from rezero_agents.episode_log import EpisodeLogWriter, episode_record
 from rezero_agents.evaluation import evaluate_policy
@@ -30,15 +35,18 @@ from rezero_agents.prompting import FEW_SHOT_MESSAGES
 from rezero_agents.rollout import TextPolicy
 from rezero_agents.scripted import ScriptedSearcher
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class Args:
     policy: Literal["scripted", "model"] = "scripted"
     """scripted: the non-LLM searcher; model: an LLM (the base model, or a checkpoint of it)."""
-    model: str = DEFAULT_MODEL
-    """Base model: smollm2-135m, a folder or a hub id."""
+    model: str | None = None
+    """Base model: smollm2-135m, a folder or a hub id (default: the one a checkpoint records, else smollm2-135m)."""
     checkpoint: Path | None = None
-    """A training checkpoint folder (checkpoints/step-N); its model/ holds the adapter or the full weights."""
+    """A training checkpoint folder (checkpoints/step-N), or a run or checkpoints/ folder (its latest checkpoint that
+    verifies); its model/ holds the adapter or the full weights."""
     output_dir: Path = Path("runs/eval")
     dataset: str = "synthetic"
     split: str = "test"
@@ -47,7 +55,9 @@ class Args:
     top_k: int = 3
     max_turns: int = 4
     reward: str = "rezero"
-    few_shot: bool = True
+    few_shot: tyro.conf.DisallowNone[bool | None] = None
+    """Show the worked examples before the question (default: as a checkpoint was trained, per its state.json; yes
+    for a base model)."""
     max_new_tokens: int = 96
     max_sequence_tokens: int = 2048
     num_envs: int = 16
@@ -57,23 +67,40 @@ class Args:
 
 
 def build_policy(args: Args) -> tuple[TransformersPolicy | TextPolicy, str]:
+    """The policy ``args`` describe and its label (the model folder or name).
+
+    Raises:
+        CheckpointError: ``--checkpoint`` holds no checkpoint, or a damaged one (the message names the file).
+    """
     if args.policy == "scripted":
         return ScriptedSearcher(), "scripted"
-    source = str(args.checkpoint / "model") if args.checkpoint else args.model
-    tokenizer = load_tokenizer(args.model)
-    if args.checkpoint and (args.checkpoint / "model" / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(load_model(args.model), source)
+    if args.checkpoint is None:
+        base = args.model or DEFAULT_MODEL
+        few_shot = True if args.few_shot is None else args.few_shot
+        model, tokenizer, label = load_model(base), load_tokenizer(base), base
     else:
-        model = load_model(source)
-    formatter = ChatFormatter(tokenizer, FEW_SHOT_MESSAGES if args.few_shot else ())
-    return TransformersPolicy(model, formatter, batch_size=args.num_envs), source
+        info = checkpoints.resolve(args.checkpoint)
+        if info is None:
+            raise checkpoints.CheckpointError(
+                args.checkpoint, "holds no checkpoint (no state.json or model/, no checkpoints/latest, no step-*)"
+            )
+        base = args.model or info.base_model(DEFAULT_MODEL)
+        few_shot = info.few_shot if args.few_shot is None else args.few_shot
+        model = checkpoints.load_checkpoint_model(info, base)
+        tokenizer = load_tokenizer(checkpoints.tokenizer_source(info, base))
+        label = str(info.model_dir)
+        logger.info("Evaluating %s (base %s, few-shot %s)", info.folder, base, few_shot)
+    formatter = ChatFormatter(tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
+    return TransformersPolicy(model, formatter, batch_size=args.num_envs), label
 
 
 def main(args: Args) -> int:
     logging.basicConfig(level=logging.WARNING)
-    policy, label = build_policy(args)
+    try:
+        policy, label = build_policy(args)
+    except checkpoints.CheckpointError as error:
+        logger.error("evaluate: %s", error)
+        return 2
 
     def make_env() -> gym.Env[str, str]:
         return gym.make(
@@ -108,7 +135,7 @@ def main(args: Args) -> int:
                 phase="eval",
                 policy=args.policy,
                 model=label,
-                checkpoint=str(args.checkpoint) if args.checkpoint else None,
+                checkpoint=str(Path(label).parent) if args.checkpoint else None,  # the resolved step-N folder
             )
             for e in episodes
         )

@@ -1,6 +1,7 @@
 """The playback app: a Gradio Blocks UI over episode logs.
 
     rezero-playback runs/cpu-demo [more logs or run directories …] [--port 7860] [--host 127.0.0.1]
+                    [--allow-model PATH_OR_NAME …] [--analytics]
 
 Tabs: **Episodes** (filters, a paged list; click a row to open it), **Episode** (the transcript, gold vs predicted
 answer, searches and reward table), **Compare** (two episodes of the same question side by side — two runs, two
@@ -8,6 +9,11 @@ checkpoints or two training steps), **Summary plots** (reward and accuracy by st
 filtered episodes) and **Live** (play a question with the scripted searcher or a checkpoint, turn by turn).
 Corrupt lines are skipped and reported in a warning at the top; **Reload logs** picks up episodes appended since
 (a training run writes one step at a time). The server binds to 127.0.0.1 unless ``--host`` says otherwise.
+
+The Live tab loads only the models the app was started with: the run directories given (or holding the logs) and
+their checkpoints, the default model, and each ``--allow-model`` (a model folder, checkpoint, run directory, short
+name or hub id); anything else typed into its box is refused. Gradio's usage analytics are off unless
+``--analytics`` is given.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ import gradio as gr
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
+from rezero_agents.checkpoints import holds_checkpoints
 from rezero_agents.episode_log import EpisodeLogError
+from rezero_agents.models import DEFAULT_MODEL
 from rezero_agents.playback.live import (
     SCRIPTED,
     LiveSettings,
+    ModelAllowList,
     load_checkpoint_policy,
     play_live,
     scripted_policy,
@@ -128,13 +137,24 @@ def _table(rows: list[list[Any]]) -> pd.DataFrame:
 
 
 class PlaybackApp:
-    """The handlers of the UI over one :class:`EpisodeIndex` (thread-safe: Gradio calls them from worker threads)."""
+    """The handlers of the UI over one :class:`EpisodeIndex` (thread-safe: Gradio calls them from worker threads).
 
-    def __init__(self, index: EpisodeIndex, live: LiveSettings | None = None, page_size: int = PAGE_SIZE) -> None:
+    Live mode loads only :attr:`models`: the run directories next to the logs (:func:`checkpoint_suggestions`),
+    the default model, and ``allowed_models``.
+    """
+
+    def __init__(
+        self,
+        index: EpisodeIndex,
+        live: LiveSettings | None = None,
+        page_size: int = PAGE_SIZE,
+        allowed_models: Sequence[str | Path] = (),
+    ) -> None:
         self.index = index
         self.live = live or LiveSettings()
         self.page_size = page_size
         self.lock = threading.Lock()
+        self.models = ModelAllowList([*allowed_models, *checkpoint_suggestions(index)])
 
     # --- list -----------------------------------------------------------------------------------------------
 
@@ -260,6 +280,10 @@ class PlaybackApp:
             if not name:
                 yield render_notice("Type a checkpoint path (or a model name) first.", "error")
                 return
+            if not self.models.allows(name):
+                logger.warning("Live mode refused to load %r (not allowed)", name)
+                yield render_notice(self.models.refusal(name), "error")
+                return
             yield render_notice(f"Loading {name} … (the first load of a model takes a while on a CPU)")
             try:
                 next_message = load_checkpoint_policy(name)
@@ -303,20 +327,28 @@ class PlaybackApp:
 
 
 def checkpoint_suggestions(index: EpisodeIndex) -> list[str]:
-    """Run directories next to the logs that hold ``checkpoints/latest``, then the default model."""
+    """Run directories next to the logs that hold checkpoints, then the default model."""
     found: dict[str, None] = {}
     for source in index.sources:
         for folder in (source.path.parent, *source.path.parent.parents[:2]):
-            if (folder / "checkpoints" / "latest").is_file():
+            if holds_checkpoints(folder):
                 found[str(folder)] = None
-    return [*found, "smollm2-135m"]
+    return [*found, DEFAULT_MODEL]
 
 
-def build_app(index: EpisodeIndex, live: LiveSettings | None = None, page_size: int = PAGE_SIZE) -> gr.Blocks:
-    """The Blocks app over ``index`` (launch it with ``css=CSS``; see :func:`launch`)."""
-    app = PlaybackApp(index, live, page_size)
+def build_app(
+    index: EpisodeIndex,
+    live: LiveSettings | None = None,
+    page_size: int = PAGE_SIZE,
+    allowed_models: Sequence[str | Path] = (),
+    analytics: bool = False,
+) -> gr.Blocks:
+    """The Blocks app over ``index`` (launch it with ``css=CSS``; see :func:`launch`). Live mode loads only the
+    suggested run directories, the default model and ``allowed_models``; Gradio's usage analytics are sent only
+    when ``analytics``."""
+    app = PlaybackApp(index, live, page_size, allowed_models)
     step_range = index.step_range()
-    demo = gr.Blocks(title="rezero playback")
+    demo = gr.Blocks(title="rezero playback", analytics_enabled=analytics)
     with demo:
         gr.Markdown(
             f"## rezero playback · {len(index):,} episodes from {len(index.sources)} log"
@@ -397,10 +429,10 @@ def build_app(index: EpisodeIndex, live: LiveSettings | None = None, page_size: 
                     task = gr.Dropdown(tasks, value=tasks[0][1] if tasks else None, label="task", scale=3)
                     policy_kind = gr.Radio([SCRIPTED, CHECKPOINT], value=SCRIPTED, label="policy", scale=2)
                     checkpoint = gr.Dropdown(
-                        checkpoint_suggestions(index),
+                        app.models.entries,
                         value=None,
                         allow_custom_value=True,
-                        label="checkpoint (run dir, checkpoint folder or model)",
+                        label="checkpoint (a run dir or model the app was started with, or its checkpoints/step-N)",
                         scale=3,
                     )
                 with gr.Row():
@@ -502,6 +534,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", default="synthetic", help="dataset of live mode (default synthetic)")
     parser.add_argument("--split", default="test", help="split of live mode's task list (default test)")
     parser.add_argument("--max-turns", type=int, default=4, help="live mode's default turn limit")
+    parser.add_argument(
+        "--allow-model",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a model folder, checkpoint, run directory, short name or hub id live mode may load (repeatable; "
+        "the run directories given and the default model are always allowed)",
+    )
+    parser.add_argument("--analytics", action="store_true", help="send Gradio's usage analytics (off by default)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port must be in 1..65535, got {args.port}")
@@ -529,7 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in index.warnings():
         logger.warning("%s", line)
     settings = LiveSettings(dataset=args.dataset, split=args.split, max_turns=args.max_turns)
-    launch(build_app(index, settings, args.page_size), args.host, args.port)
+    allowed = [*args.allow_model, *(str(path) for path in args.paths if path.is_dir())]
+    demo = build_app(index, settings, args.page_size, allowed_models=allowed, analytics=args.analytics)
+    launch(demo, args.host, args.port)
     return 0
 
 

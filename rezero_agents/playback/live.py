@@ -2,9 +2,11 @@
 with the scripted searcher or a model checkpoint, yielding the episode as a log record after every turn so the UI
 can show it step by step.
 
-A checkpoint is any of: a training run directory (its ``checkpoints/latest``), a checkpoint folder
+A checkpoint is any of: a training run directory (its latest checkpoint that verifies), a checkpoint folder
 (``checkpoints/step-N``, whose ``model/`` holds a LoRA adapter or full weights), a model folder, a hub id, or one of
-the short names of :mod:`rezero_agents.models` (``smollm2-135m``, ``tiny-random``). Models decode greedily.
+the short names of :mod:`rezero_agents.models` (``smollm2-135m``, ``tiny-random``); checkpoints are read and verified
+by :mod:`rezero_agents.checkpoints`. Models decode greedily. The app loads only what a :class:`ModelAllowList`
+allows: the run directories and models it was started with.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 import rezero_env  # noqa: F401  (registers SearchQA-v0)
+from rezero_agents import checkpoints
 from rezero_agents.episode_log import SCHEMA_VERSION, now
+from rezero_agents.models import DEFAULT_MODEL
 from rezero_agents.rollout import CORRECTNESS_TERMS
 from rezero_agents.scripted import ScriptedSearcher
 from rezero_env.types import Message, Task
@@ -64,40 +68,105 @@ def task_choices(settings: LiveSettings, limit: int = 500) -> list[tuple[str, in
 
 @dataclass(frozen=True)
 class CheckpointSpec:
-    """How to load a checkpoint: the weights (``source``), the base model under an adapter, few-shot prompting."""
+    """How to load a checkpoint: the weights (``source``), the base model under an adapter, few-shot prompting,
+    and the verified training checkpoint when ``source`` is one's ``model/`` folder."""
 
     source: str
     base_model: str | None
     few_shot: bool
+    checkpoint: checkpoints.CheckpointInfo | None = field(default=None, compare=False, repr=False)
 
 
 def resolve_checkpoint(name: str) -> CheckpointSpec:
     """Work out what ``name`` (see the module docstring) points at.
 
     Raises:
-        FileNotFoundError: a run directory without checkpoints, or a checkpoint folder without ``model/``.
+        FileNotFoundError: a run directory without checkpoints.
+        rezero_agents.checkpoints.CheckpointError: a damaged checkpoint (the message names the file).
     """
     path = Path(name).expanduser()
     if not path.exists():
         return CheckpointSpec(name, None, few_shot=True)  # a short name or hub id
-    latest = path / "checkpoints" / "latest"
-    if latest.is_file():
-        path = path / "checkpoints" / latest.read_text().strip()
-    elif (path / "checkpoints").is_dir() and not (path / "state.json").is_file():
-        raise FileNotFoundError(f"{path}: the run has no checkpoints/latest (was a checkpoint saved?)")
-    if (path / "state.json").is_file():
-        state = json.loads((path / "state.json").read_text())
-        config = state.get("config") or {}
-        model_dir = path / "model"
-        if not model_dir.is_dir():
-            raise FileNotFoundError(f"{path}: a checkpoint folder needs a model/ subfolder")
-        base = str(state.get("base_model") or config.get("model") or "")
-        adapter = (model_dir / "adapter_config.json").is_file()
-        return CheckpointSpec(str(model_dir), base if adapter else None, bool(config.get("few_shot", False)))
+    info = checkpoints.resolve(path)
+    if info is None and (path / checkpoints.CHECKPOINTS_DIR).is_dir():
+        raise FileNotFoundError(
+            f"{path}: the run has no checkpoints (no checkpoints/latest, no step-* folder): was a checkpoint saved?"
+        )
+    if info is not None:
+        base = info.base_model(DEFAULT_MODEL) if info.is_adapter else None
+        return CheckpointSpec(str(info.model_dir), base, info.few_shot, checkpoint=info)
     if (path / "adapter_config.json").is_file():
         adapter_config = json.loads((path / "adapter_config.json").read_text())
         return CheckpointSpec(str(path), str(adapter_config.get("base_model_name_or_path", "")), few_shot=False)
     return CheckpointSpec(str(path), None, few_shot=True)
+
+
+class ModelAllowList:
+    """The models live mode may load: the names and folders given at start-up.
+
+    A name (a short name such as ``smollm2-135m``, or a hub id) is allowed when it was given exactly; a path when
+    it resolves (symlinks and ``..`` followed) to a given folder, or to a checkpoint inside a given run or
+    ``checkpoints/`` folder (``checkpoints``, ``checkpoints/step-N``, ``step-N``, each optionally with ``/model``).
+
+    Example:
+        >>> allowed = ModelAllowList(["smollm2-135m"])
+        >>> allowed.allows("smollm2-135m"), allowed.allows("some-org/some-model")
+        (True, False)
+    """
+
+    def __init__(self, entries: Iterable[str | Path]) -> None:
+        self.entries: list[str] = []
+        self._names: set[str] = set()
+        self._folders: set[Path] = set()
+        for entry in entries:
+            text = str(entry).strip()
+            if not text or text in self.entries:
+                continue
+            self.entries.append(text)
+            path = Path(text).expanduser()
+            if path.exists() or _looks_like_a_path(text):
+                self._folders.add(path.resolve())
+            else:
+                self._names.add(text)
+
+    def allows(self, name: str) -> bool:
+        """Whether ``name`` (as typed into the checkpoint box) may be loaded."""
+        name = name.strip()
+        path = Path(name).expanduser()
+        if not path.exists():
+            return name in self._names and not _looks_like_a_path(name)
+        resolved = path.resolve()
+        for folder in self._folders:
+            if resolved == folder:
+                return True
+            if resolved.is_relative_to(folder) and _is_checkpoint_part(resolved.relative_to(folder).parts):
+                return True
+        return False
+
+    def refusal(self, name: str) -> str:
+        """Why ``name`` is refused, and how to allow it."""
+        listed = ", ".join(self.entries[:6]) + (", …" if len(self.entries) > 6 else "") or "none"
+        return (
+            f"{name!r} is not one of the models this app was started with ({listed}); restart it with "
+            f"--allow-model {name} to load it"
+        )
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A name that means a (missing) local folder rather than a hub id or short name."""
+    return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
+
+
+def _is_checkpoint_part(parts: Sequence[str]) -> bool:
+    """``parts`` (below an allowed folder) name a checkpoint: ``[checkpoints/][step-N[/model]]``."""
+    rest = list(parts)
+    if rest and rest[0] == checkpoints.CHECKPOINTS_DIR:
+        rest = rest[1:]
+        if not rest:
+            return True
+    if not rest or not checkpoints.is_step_name(rest[0]):
+        return False
+    return rest[1:] in ([], [checkpoints.MODEL_DIR])
 
 
 _load_lock = threading.Lock()
@@ -115,13 +184,18 @@ def load_checkpoint_policy(name: str, max_new_tokens: int = 96) -> NextMessage:
     logger.info("Loading %s for live mode", spec)
     model: Any
     with _load_lock:
-        tokenizer = load_tokenizer(spec.base_model or spec.source)
-        if spec.base_model:
+        if spec.checkpoint is not None:  # a training checkpoint: read as every reader reads it
+            base = spec.base_model or DEFAULT_MODEL
+            model = checkpoints.load_checkpoint_model(spec.checkpoint, base)
+            tokenizer = load_tokenizer(checkpoints.tokenizer_source(spec.checkpoint, base))
+        elif spec.base_model:  # an adapter folder
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(load_model(spec.base_model), spec.source)
+            tokenizer = load_tokenizer(spec.base_model)
         else:
             model = load_model(spec.source)
+            tokenizer = load_tokenizer(spec.source)
     formatter = ChatFormatter(tokenizer, FEW_SHOT_MESSAGES if spec.few_shot else ())
     policy = TransformersPolicy(model, formatter, batch_size=1)
     sampling = SamplingConfig(temperature=0.0, max_new_tokens=max_new_tokens)

@@ -18,17 +18,16 @@ TINY = {"questions": 2, "max_turns": 2, "max_new_tokens": 8, "batch_size": 2}
 
 
 def tiny_checkpoint(root: Path, reward: str = "rezero") -> Path:
-    """A checkpoints/ folder as GRPOLearner.save leaves it: step-000001/{model (LoRA adapter), state.json}, latest."""
+    """A checkpoints/ folder holding step-000001 (a LoRA adapter in model/ and its state), written by the same
+    writer as GRPOLearner.save (rezero_agents.checkpoints); returns the checkpoints/ folder."""
     from peft import LoraConfig, get_peft_model
 
+    from rezero_agents.checkpoints import write_checkpoint
     from rezero_agents.models import load_model
 
-    folder = root / "checkpoints" / "step-000001"
     model = get_peft_model(load_model("tiny-random"), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
-    model.save_pretrained(folder / "model")
-    state = {"step": 1, "config": {"model": "tiny-random", "few_shot": False, "reward": reward}}
-    (folder / "state.json").write_text(json.dumps(state))
-    (root / "checkpoints" / "latest").write_text("step-000001\n")
+    state = {"config": {"model": "tiny-random", "few_shot": False, "reward": reward}}
+    write_checkpoint(root / "checkpoints", 1, state=state, files={}, write_model=model.save_pretrained)
     return root / "checkpoints"
 
 
@@ -100,10 +99,28 @@ def test_all_policies_on_both_splits(tmp_path: Path, apollo_dir: Path) -> None:
 
 def test_resolve_checkpoint_accepts_step_checkpoints_and_run_folders(tmp_path: Path) -> None:
     step = tmp_path / "run" / "checkpoints" / "step-000003"
-    (step / "model").mkdir(parents=True)
+    (step / "model").mkdir(parents=True)  # a folder written by hand or by an old version: read, not verified
     for path in (step, step.parent, step.parent.parent):
         assert accuracy.resolve_checkpoint(path) == step
     assert accuracy.resolve_checkpoint(tmp_path / "elsewhere") is None
+
+
+def test_a_damaged_checkpoint_is_named_and_the_latest_good_one_is_used(tmp_path: Path) -> None:
+    from rezero_agents.checkpoints import CheckpointError
+
+    checkpoints = tiny_checkpoint(tmp_path / "run")
+    first = checkpoints / "step-000001"
+    second = checkpoints / "step-000002"
+    second.mkdir()
+    for item in first.rglob("*"):  # a second checkpoint, then damage its adapter
+        target = second / item.relative_to(first)
+        target.mkdir() if item.is_dir() else target.write_bytes(item.read_bytes())
+    (checkpoints / "latest").write_text("step-000002\n")
+    weights = second / "model" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"garbage!")
+    assert accuracy.resolve_checkpoint(checkpoints) == first  # falls back, logged
+    with pytest.raises(CheckpointError, match=r"step-000002/model/adapter_model\.safetensors.*sha256"):
+        accuracy.read_checkpoint(second, "tiny-random")
 
 
 def test_setup_rejects_bad_settings() -> None:

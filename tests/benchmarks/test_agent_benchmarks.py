@@ -6,12 +6,28 @@ from __future__ import annotations
 from benchmarks import grpo_step, rollout
 
 
-def test_rollout_measures_tiny_model() -> None:
-    row = rollout.measure("tiny-random", num_envs=4, max_new_tokens=8)
-    assert row["generate_calls"] >= 1 and row["env_tokens"] > 0
-    assert row["env_tokens"] == row["replay_tokens"]  # same prompts and seed: the replay samples the same tokens
-    for key in ("env_tokens_per_s", "policy_tokens_per_s", "raw_tokens_per_s", "env_over_raw", "peak_rss_mib"):
-        assert row[key] > 0, key
+def test_rollout_measures_both_paths_on_tiny_model() -> None:
+    row = rollout.measure(
+        "tiny-random",
+        questions=2,
+        samples=2,
+        batch_sizes=(2, 4),
+        eval_questions=4,
+        check_questions=4,
+        sft_warmup_steps=1,
+        sft_batch_size=2,
+        max_new_tokens=8,
+        rollout_batch_size=4,
+    )
+    assert set(row["paths"]) == {"plain", "incremental-2", "incremental-4"}
+    for path in row["paths"].values():
+        assert path["episodes"] == 4 and path["episodes_per_s"] > 0 and path["generated_tokens"] > 0
+    assert row["paths"]["incremental-4"]["prefilled_tokens"] > 0
+    assert row["best_batch"] in (2, 4) and row["speedup"] > 0
+    assert row["evaluation"]["questions"] == 4 and set(row["grpo_step"]) == {"plain", "incremental"}
+    assert row["checks"]["greedy_identical"] == row["checks"]["greedy_episodes_compared"] == 4
+    assert row["checks"]["logprob_max_abs_diff"] < 1e-4
+    assert "incremental" in rollout.table(row)
 
 
 def test_grpo_step_measures_both_trainers_on_tiny_model() -> None:

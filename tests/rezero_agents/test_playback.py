@@ -271,21 +271,68 @@ def test_live_mode_plays_turn_by_turn_with_the_scripted_searcher() -> None:
 
 
 def test_live_handler_reports_bad_checkpoints_instead_of_failing(tmp_path: Path) -> None:
-    app = PlaybackApp(EpisodeIndex([]))
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    app = PlaybackApp(EpisodeIndex([]), allowed_models=[run])
     finished = list(app.run_live("", "", 0, "scripted searcher", None, 4, 0))
     assert "finished" in finished[-1] and "✓ correct" in finished[-1]
     assert "Type a checkpoint path" in next(app.run_live("", "", 0, "checkpoint", "  ", 4, 0))
-    run = tmp_path / "run"
-    (run / "checkpoints").mkdir(parents=True)
     *_, last = app.run_live("", "", 0, "checkpoint", str(run), 4, 0)
     assert "Could not load" in last and "checkpoints/latest" in last
 
 
 @pytest.mark.slow  # ~12 s on 2 cores: loads and samples a (tiny) model; the scripted path above is the fast version
 def test_live_mode_with_a_model_checkpoint(tiny_model_path: str) -> None:
-    app = PlaybackApp(EpisodeIndex([]))
+    app = PlaybackApp(EpisodeIndex([]), allowed_models=[tiny_model_path])
     *_, last = app.run_live("Who founded the Hourkmil Printing House?", "", None, "checkpoint", tiny_model_path, 2, 0)
     assert "finished" in last and "assistant · turn 1" in last
+
+
+def test_live_mode_loads_only_the_models_it_was_started_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rezero_agents.playback.app as app_module
+
+    loaded: list[str] = []
+
+    def fake_loader(name: str, max_new_tokens: int = 96) -> Any:
+        loaded.append(name)
+        return scripted_policy()
+
+    monkeypatch.setattr(app_module, "load_checkpoint_policy", fake_loader)
+    app = PlaybackApp(EpisodeIndex([]))
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "model").mkdir(parents=True)
+    for name in (str(elsewhere), "some-org/some-model", str(tmp_path / "run" / ".." / "elsewhere")):
+        *_, last = app.run_live("", "", 0, "checkpoint", name, 2, 0)
+        assert "not one of the models" in last and "--allow-model" in last, name
+    assert loaded == []
+
+    run = tmp_path / "run"
+    step = run / "checkpoints" / "step-000002"
+    (step / "model").mkdir(parents=True)
+    (tmp_path / "model").mkdir()
+    allowed = PlaybackApp(EpisodeIndex([]), allowed_models=[run, tmp_path / "model", "some-org/allowed"]).models
+    for name in (str(run), str(run / "checkpoints"), str(step), str(step / "model"), str(tmp_path / "model")):
+        assert allowed.allows(name), name
+    assert allowed.allows("some-org/allowed") and allowed.allows("smollm2-135m")  # given, and the default model
+    for name in (str(run / "episodes"), str(run / "checkpoints" / ".." / ".."), str(tmp_path / "x"), "gpt2"):
+        assert not allowed.allows(name), name
+    (run / "link").symlink_to(elsewhere)
+    assert not allowed.allows(str(run / "link"))
+
+    app = PlaybackApp(EpisodeIndex([]), allowed_models=[elsewhere])
+    *_, last = app.run_live("", "", 0, "checkpoint", str(elsewhere), 2, 0)
+    assert loaded == [str(elsewhere)] and "finished" in last
+    args = parse_args(["runs/x", "--allow-model", "a", "--allow-model", "b/c"])
+    assert args.allow_model == ["a", "b/c"] and args.analytics is False and parse_args(["x", "--analytics"]).analytics
+
+
+def test_gradio_analytics_are_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rezero_agents.playback.app import build_app
+
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    assert build_app(EpisodeIndex([])).analytics_enabled is False
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")  # the environment does not turn them on either
+    assert build_app(EpisodeIndex([])).analytics_enabled is False
 
 
 def test_checkpoint_folders_are_resolved(tmp_path: Path) -> None:
