@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         result.seconds = time.perf_counter() - start
         print(result.table, flush=True)
         for target in result.targets:
-            print(f"  {'ok ' if target.met else 'MISS'} {target.name}: {target.value:,.1f} (goal {target.goal:,.0f})")
+            print(f"  {'ok ' if target.met else 'MISS'} {target.name}: {target.value:,.1f} (goal {target.goal:,.4g})")
         results.append(result)
     json_path, md_path = write_results(results, quick=args.quick)
     print(f"wrote {json_path} and {md_path}")

@@ -160,6 +160,6 @@ def markdown_report(payload: dict[str, Any]) -> str:
             for t in suite["targets"]:
                 sign = "≤" if t["lower_is_better"] else "≥"
                 met = "yes" if t["met"] else "NO"
-                lines.append(f"| {t['name']} | {t['value']:,.1f} | {sign} {t['goal']:,.0f} | {met} |")
+                lines.append(f"| {t['name']} | {t['value']:,.1f} | {sign} {t['goal']:,.4g} | {met} |")
             lines.append("")
     return "\n".join(lines)

@@ -124,6 +124,16 @@ class KVBatch:
         logits: torch.Tensor = output.logits[:, -1]
         return logits
 
+    def select(self, rows: torch.Tensor) -> KVBatch:
+        """A copy holding only ``rows`` (same columns)."""
+        return KVBatch(
+            keys=[k.index_select(0, rows) for k in self.keys],
+            values=[v.index_select(0, rows) for v in self.values],
+            valid=self.valid.index_select(0, rows),
+            length=self.length,
+            positions=self.positions.index_select(0, rows),
+        )
+
     def row_columns(self, row: int) -> torch.Tensor:
         """Indices of the valid columns of ``row``, in order."""
         return self.valid[row, : self.length].nonzero().squeeze(1)
@@ -320,10 +330,10 @@ class IncrementalDecoder:
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start : start + batch_size]
             batch, logits = self._prefill(chunk, max_new_tokens, pad_id)
-            results = self._decode(batch, logits, max_new_tokens, sampler, eos_id, pad_id)
-            for row, (prompt, result) in enumerate(zip(chunk, results, strict=True)):
+            results, homes = self._decode(batch, logits, max_new_tokens, sampler, eos_id, pad_id)
+            for home, prompt, result in zip(homes, chunk, results, strict=True):
                 # the last sampled token was never fed to the model: its states are not in the cache
-                cached.append(CachedRow(batch, row, tuple(prompt) + tuple(result.token_ids[:-1])))
+                cached.append(CachedRow(home.batch, home.row, tuple(prompt) + tuple(result.token_ids[:-1])))
             decoded += results
         self.store = PrefixStore(cached, version)
         return decoded
@@ -399,10 +409,14 @@ class IncrementalDecoder:
         sampler: Sampler,
         eos_id: int | None,
         pad_id: int,
-    ) -> list[Decoded]:
+    ) -> tuple[list[Decoded], list[CachedRow]]:
+        """Sample until every row stopped; returns each row's result and where its states ended up (rows that
+        stopped leave the batch once at most half of it is still running, so the rest decodes on a smaller one)."""
         rows = batch.rows
         results = [Decoded([], []) for _ in range(rows)]
         texts = [""] * rows
+        homes: list[tuple[KVBatch, int]] = [(batch, row) for row in range(rows)]
+        original = list(range(rows))  # row of the running batch → row of the call
         active = torch.ones(rows, dtype=torch.bool, device=batch.valid.device)
         for step in range(max_new_tokens):
             scores = logits.float()
@@ -410,18 +424,26 @@ class IncrementalDecoder:
             chosen = scores.log_softmax(-1).gather(1, tokens[:, None]).squeeze(1).tolist()
             token_list = tokens.tolist()
             for row in active.nonzero().squeeze(1).tolist():
-                token = token_list[row]
-                results[row].token_ids.append(token)
-                results[row].logprobs.append(chosen[row])
-                texts[row] += self.tokenizer.decode([token], skip_special_tokens=False)
-                if token == eos_id or any(stop in texts[row][-20:] for stop in self.stop_strings):
+                token, result = token_list[row], results[original[row]]
+                result.token_ids.append(token)
+                result.logprobs.append(chosen[row])
+                texts[original[row]] += self.tokenizer.decode([token], skip_special_tokens=False)
+                if token == eos_id or any(stop in texts[original[row]][-20:] for stop in self.stop_strings):
                     active[row] = False
-            if not bool(active.any()) or step == max_new_tokens - 1:
+            running = int(active.sum())
+            if running == 0 or step == max_new_tokens - 1:
                 break
+            if running <= batch.rows // 2:
+                keep = active.nonzero().squeeze(1)
+                batch = batch.select(keep)
+                original = [original[row] for row in keep.tolist()]
+                for row, call_row in enumerate(original):
+                    homes[call_row] = (batch, row)
+                tokens, active = tokens[keep], active[keep]
             feed = torch.where(active, tokens, torch.full_like(tokens, pad_id))
             logits = batch.forward(self.model, feed[:, None], active[:, None].clone())
             self.stats["decode_steps"] += 1
-        return results
+        return results, [CachedRow(holder, row, ()) for holder, row in homes]
 
 
 def _covered(source: CachedRow | None) -> int:

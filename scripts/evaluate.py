@@ -60,7 +60,7 @@ class Args:
     for a base model)."""
     max_new_tokens: int = 96
     max_sequence_tokens: int = 2048
-    num_envs: int = 16
+    num_envs: int = 64
     temperature: float = 0.0
     """0: greedy decoding."""
     seed: int = 0

@@ -12,6 +12,7 @@ def test_rollout_measures_both_paths_on_tiny_model() -> None:
         questions=2,
         samples=2,
         batch_sizes=(2, 4),
+        plain_batch_sizes=(4,),
         eval_questions=4,
         check_questions=4,
         sft_warmup_steps=1,
@@ -19,7 +20,7 @@ def test_rollout_measures_both_paths_on_tiny_model() -> None:
         max_new_tokens=8,
         rollout_batch_size=4,
     )
-    assert set(row["paths"]) == {"plain", "incremental-2", "incremental-4"}
+    assert set(row["paths"]) == {"plain-4", "incremental-2", "incremental-4"}
     for path in row["paths"].values():
         assert path["episodes"] == 4 and path["episodes_per_s"] > 0 and path["generated_tokens"] > 0
     assert row["paths"]["incremental-4"]["prefilled_tokens"] > 0
