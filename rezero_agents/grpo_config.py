@@ -211,7 +211,7 @@ PRESETS: dict[str, GRPOConfig] = {
         sft_warmup_steps=1,
         sft_batch_size=2,
     ),
-    # SmolLM2-135M on the synthetic world: about 21 minutes on 2 CPU cores with the three evaluations of make demo.
+    # SmolLM2-135M on the synthetic world: about 13 minutes on 2 CPU cores with the three evaluations of make demo.
     "cpu-demo": GRPOConfig(
         output_dir=Path("runs/cpu-demo"),
         total_steps=10,

@@ -1,6 +1,6 @@
 """The main job on a laptop-class CPU: watch SmolLM2-135M learn to search on the synthetic world.
 
-    python scripts/demo.py                     # what `make demo` runs (the cpu-demo preset, ~21 min on 2 cores)
+    python scripts/demo.py                     # what `make demo` runs (the cpu-demo preset, ~13 min on 2 cores)
     python scripts/demo.py --total-steps 5     # any GRPOConfig field can be overridden
 
 Evaluates the scripted searcher and the base model on held-out questions, runs a short supervised warm-up and

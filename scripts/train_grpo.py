@@ -1,7 +1,7 @@
 """Train an LLM to search with GRPO on SearchQA-v0.
 
     python scripts/train_grpo.py --preset smoke --output-dir runs/smoke       # 1 step, tiny model, < 2 min
-    python scripts/train_grpo.py --preset cpu-demo                            # SmolLM2-135M, ~20 min on 2 cores
+    python scripts/train_grpo.py --preset cpu-demo                            # SmolLM2-135M, ~12 min on 2 cores
     python scripts/train_grpo.py --preset rezero-paper --model PATH           # ReZero's setup, on a GPU
     accelerate launch --multi_gpu --num_processes 2 scripts/train_grpo.py --preset smoke  # DDP (gloo on CPUs)
 
