@@ -234,7 +234,7 @@ def table(row: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {path['envs']} | {path['episodes_per_s']:.3f} | {path['seconds']:.1f} | "
             f"{path['generated_tokens']:,} | {path['turns_per_episode']:.2f} | "
-            f"{path.get('prefilled_tokens', '—') if 'prefilled_tokens' in path else 'all'} | "
+            f"{path.get('prefilled_tokens', 'all')} | "
             f"{path.get('reused_tokens', 0):,} |"
         )
     evaluation, steps = row["evaluation"], row["grpo_step"]

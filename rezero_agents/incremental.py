@@ -91,7 +91,7 @@ class KVBatch:
         """A ``transformers`` cache object that writes the next forward's states into these buffers."""
         from transformers.cache_utils import Cache
 
-        return Cache(layers=[_BufferLayer(k, v, self.length) for k, v in zip(self.keys, self.values, strict=True)])
+        return Cache(layers=[_buffer_layer(k, v, self.length) for k, v in zip(self.keys, self.values, strict=True)])
 
     def forward(self, model: Any, input_ids: torch.Tensor, new_valid: torch.Tensor) -> torch.Tensor:
         """Run ``model`` on ``input_ids`` (``[rows, n]``, written at columns ``length … length + n``); ``new_valid``
@@ -139,26 +139,19 @@ class KVBatch:
         return self.valid[row, : self.length].nonzero().squeeze(1)
 
 
-class _BufferLayer:
-    """One layer's view of a :class:`KVBatch` for ``transformers``: writes new states at the running column and
-    returns the whole buffer (the 4-D mask says which columns count)."""
+def _buffer_layer(keys: torch.Tensor, values: torch.Tensor, length: int) -> Any:
+    """One layer's view of a :class:`KVBatch` for ``transformers``: a ``StaticLayer`` over our buffers, which writes
+    new states at the running column and returns the whole buffer (the 4-D mask says which columns count)."""
+    from transformers.cache_utils import StaticLayer
 
-    is_compileable = False
-    is_sliding = False
-    is_croppable = False
-    is_initialized = True
-
-    def __new__(cls, keys: torch.Tensor, values: torch.Tensor, length: int) -> Any:
-        from transformers.cache_utils import StaticLayer
-
-        layer = StaticLayer(max_cache_len=keys.shape[2])
-        layer.keys, layer.values = keys, values
-        layer.device = keys.device
-        layer.batch_size, layer.num_heads = keys.shape[0], keys.shape[1]
-        layer.k_head_dim, layer.v_head_dim = keys.shape[3], values.shape[3]
-        layer.cumulative_length = torch.tensor(length, dtype=torch.long, device=keys.device)
-        layer.is_initialized = True
-        return layer
+    layer = StaticLayer(max_cache_len=keys.shape[2])
+    layer.keys, layer.values = keys, values
+    layer.device = keys.device
+    layer.batch_size, layer.num_heads = keys.shape[0], keys.shape[1]
+    layer.k_head_dim, layer.v_head_dim = keys.shape[3], values.shape[3]
+    layer.cumulative_length = torch.tensor(length, dtype=torch.long, device=keys.device)
+    layer.is_initialized = True
+    return layer
 
 
 @dataclass(frozen=True)
@@ -331,9 +324,9 @@ class IncrementalDecoder:
             chunk = prompts[start : start + batch_size]
             batch, logits = self._prefill(chunk, max_new_tokens, pad_id)
             results, homes = self._decode(batch, logits, max_new_tokens, sampler, eos_id, pad_id)
-            for home, prompt, result in zip(homes, chunk, results, strict=True):
+            for (holder, row), prompt, result in zip(homes, chunk, results, strict=True):
                 # the last sampled token was never fed to the model: its states are not in the cache
-                cached.append(CachedRow(home.batch, home.row, tuple(prompt) + tuple(result.token_ids[:-1])))
+                cached.append(CachedRow(holder, row, tuple(prompt) + tuple(result.token_ids[:-1])))
             decoded += results
         self.store = PrefixStore(cached, version)
         return decoded
@@ -409,7 +402,7 @@ class IncrementalDecoder:
         sampler: Sampler,
         eos_id: int | None,
         pad_id: int,
-    ) -> tuple[list[Decoded], list[CachedRow]]:
+    ) -> tuple[list[Decoded], list[tuple[KVBatch, int]]]:
         """Sample until every row stopped; returns each row's result and where its states ended up (rows that
         stopped leave the batch once at most half of it is still running, so the rest decodes on a smaller one)."""
         rows = batch.rows
@@ -443,7 +436,7 @@ class IncrementalDecoder:
             feed = torch.where(active, tokens, torch.full_like(tokens, pad_id))
             logits = batch.forward(self.model, feed[:, None], active[:, None].clone())
             self.stats["decode_steps"] += 1
-        return results, [CachedRow(holder, row, ()) for holder, row in homes]
+        return results, homes
 
 
 def _covered(source: CachedRow | None) -> int:
