@@ -17,7 +17,20 @@ from pathlib import Path
 
 from benchmarks.common import SuiteResult, write_results
 
-SUITES = ("env_step", "bm25", "retrieval", "vector_search", "rollout", "grpo_step", "accuracy", "playback")
+SUITES = (
+    "env_step",
+    "bm25",
+    "retrieval",
+    "vector_search",
+    "rollout",
+    "grpo_step",
+    "accuracy",
+    "playback",
+    "judges",
+    "learning",
+)
+LONG_SUITES = ("learning",)
+"""Suites that train for hours: run only when named (``--only learning``)."""
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -41,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     results = []
-    for name in args.only or SUITES:
+    for name in args.only or [s for s in SUITES if s not in LONG_SUITES]:
         print(f"running {name} ...", flush=True)
         start = time.perf_counter()
         result: SuiteResult = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)

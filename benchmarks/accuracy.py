@@ -6,7 +6,7 @@ judge: normalised exact match or token F1 ≥ 0.8) with greedy decoding, so two 
 settings are the ``cpu-demo`` preset's evaluation settings: ``max_turns``, ``max_new_tokens``, the base model shown
 the worked examples (``eval_base_few_shot``), the checkpoint prompted as it was trained (its ``few_shot``).
 
-- **Synthetic**: the first ``questions`` of the embedded world's test split (the demo's 32 in full mode).
+- **Synthetic**: the first ``questions`` of the embedded world's test split (all 160 in full mode, as the demo).
 - **rezero-apollo**: ReZero's own test split, ``train_test_split(test_size=0.1, seed=42)`` over its 318 questions
   (32); the folder comes from ``$REZERO_APOLLO_DIR`` or ``<repo>/../shared/datasets/rezero-apollo`` and is skipped,
   with a note, when absent. Its chunks are long, so episodes may use up to ``apollo_sequence_tokens`` tokens.
@@ -42,6 +42,10 @@ from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
 from rezero_agents.rollout import TextPolicy
 from rezero_agents.scripted import ScriptedSearcher
+from rezero_agents.stats import accuracy_summary
+from rezero_env.data import load_dataset
+from rezero_env.rewards import make_judge
+from rezero_env.rewards.correctness import correctness_reward
 from rezero_env.rewards.judge import default_judge
 from rezero_env.rewards.presets import REWARD_PRESETS
 
@@ -74,8 +78,8 @@ class AccuracySetup:
 
     model: str = DEFAULT_MODEL
     """The base model (also the base of an adapter checkpoint whose state names none)."""
-    questions: int | None = _DEMO.eval_questions
-    """First N questions of each test split (None: all)."""
+    questions: int | None = _DEMO.eval_questions or None
+    """First N questions of each test split (None: all; the demo evaluates the whole synthetic test split)."""
     max_turns: int = _DEMO.max_turns
     top_k: int = _DEMO.top_k
     max_new_tokens: int = _DEMO.max_new_tokens
@@ -129,6 +133,8 @@ class Split:
     name: str
     dataset: str
     max_sequence_tokens: int
+    judge: str = "em_f1"
+    """The dataset's recommended judge (``QADataset.recommended_judge``)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,21 @@ class Row:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     """Process CPU time (all threads): on a shared machine, a steadier measure of the work than wall time."""
+    judged: dict[str, dict[str, Any]] | None = None
+    """Judge name → :func:`rezero_agents.stats.accuracy_summary` of the same episodes re-judged by it (``em_f1``
+    and the split's recommended judge)."""
+
+
+def rejudge(episodes: Sequence[Any], judges: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each judge's accuracy (with a 95 % Wilson interval) over the final answers of ``episodes``."""
+    out = {}
+    for name in dict.fromkeys(judges):
+        judge = make_judge(name)
+        outcomes = [
+            correctness_reward(e.messages, e.task.answers, judge, question=e.task.question) >= 0.5 for e in episodes
+        ]
+        out[name] = accuracy_summary(outcomes)
+    return out
 
 
 def evaluate_on(policy: TransformersPolicy | TextPolicy, split: Split, setup: AccuracySetup) -> Row:
@@ -193,7 +214,7 @@ def evaluate_on(policy: TransformersPolicy | TextPolicy, split: Split, setup: Ac
         )
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    summary, _ = evaluate_policy(
+    summary, episodes = evaluate_policy(
         policy,
         make_env,
         setup.questions,
@@ -208,6 +229,7 @@ def evaluate_on(policy: TransformersPolicy | TextPolicy, split: Split, setup: Ac
         summary,
         seconds=round(time.perf_counter() - start, 1),
         cpu_seconds=round(time.process_time() - cpu_start, 1),
+        judged=rejudge(episodes, ("em_f1", split.judge)),
     )
 
 
@@ -215,12 +237,17 @@ def measure(setup: AccuracySetup | None = None) -> dict[str, Any]:
     """Evaluate every available policy on every available split; returns settings, rows and notes (JSON-ready)."""
     setup = setup or AccuracySetup()
     notes: list[str] = []
-    splits = [Split(SYNTHETIC, "synthetic", setup.synthetic_sequence_tokens)]
+    splits = [
+        Split(SYNTHETIC, "synthetic", setup.synthetic_sequence_tokens, load_dataset("synthetic").recommended_judge)
+    ]
     apollo_dir, apollo_given = (
         (setup.apollo_dir, True) if setup.apollo_dir is not None else _path_from(APOLLO_VARIABLE, DEFAULT_APOLLO)
     )
     if (apollo_dir / "chunks.csv").is_file() and (apollo_dir / "questions.jsonl").is_file():
-        splits.append(Split(APOLLO, str(apollo_dir.resolve()), setup.apollo_sequence_tokens))
+        apollo_path = str(apollo_dir.resolve())
+        splits.append(
+            Split(APOLLO, apollo_path, setup.apollo_sequence_tokens, load_dataset(apollo_path).recommended_judge)
+        )
     else:
         where = f"${APOLLO_VARIABLE}" if apollo_given else "the default place"
         notes.append(f"{APOLLO} skipped: no chunks.csv + questions.jsonl at {apollo_dir} ({where}).")
@@ -305,9 +332,23 @@ def _display(path: Path) -> str:
 # --- tables ---------------------------------------------------------------------------------------------------
 
 Cell = Callable[[dict[str, Any]], str]
+
+
+def _with_interval(summary: dict[str, Any]) -> str:
+    """``accuracy [low, high]``: the 95 % Wilson interval of the summary's accuracy over its episodes."""
+    n = int(summary["episodes"])
+    stats = accuracy_summary([True] * round(summary["accuracy"] * n) + [False] * (n - round(summary["accuracy"] * n)))
+    return f"{stats['accuracy']:.1%} [{stats['low']:.0%}, {stats['high']:.0%}]"
+
+
+def judged_cell(stats: dict[str, Any]) -> str:
+    """``accuracy (correct/n) [low, high]`` from :func:`rezero_agents.stats.accuracy_summary`."""
+    return f"{stats['accuracy']:.1%} ({stats['correct']}/{stats['n']}) [{stats['low']:.0%}, {stats['high']:.0%}]"
+
+
 MAIN_COLUMNS: tuple[tuple[str, Cell], ...] = (
     ("questions", lambda s: str(s["episodes"])),
-    ("accuracy", lambda s: f"{s['accuracy']:.1%}"),
+    ("accuracy (em_f1) [95 % CI]", lambda s: _with_interval(s)),
     ("searches/episode", lambda s: f"{s['mean_searches']:.2f}"),
     ("retry rate", lambda s: f"{s['retry_rate']:.1%}"),
     ("format compliance", lambda s: f"{s['format_compliance']:.1%}" if "format_compliance" in s else "–"),
@@ -333,7 +374,9 @@ def tables(result: dict[str, Any]) -> str:
     lines = [
         f"Test splits ({split_names}): {questions} questions each; greedy decoding, ≤ {settings['max_turns']} turns "
         f"of ≤ {settings['max_new_tokens']} new tokens, BM25 top-{settings['top_k']}, reward preset "
-        f"`{settings['reward']}`, one judge for every row (normalised exact match or token F1 ≥ 0.8). "
+        f"`{settings['reward']}`; the main table's accuracy, reward and terms use one judge for every row (`em_f1`: "
+        "normalised exact match or token F1 ≥ 0.8), with a 95 % Wilson interval; the judges table below re-judges the "
+        "same answers under each split's recommended judge. "
         f"Base model `{settings['model']}`{' shown the worked examples' if settings['base_few_shot'] else ''}"
         + (f"; checkpoint `{result['checkpoints'][TRAINED]['folder']}`." if TRAINED in result["checkpoints"] else "."),
         "",
@@ -347,6 +390,26 @@ def tables(result: dict[str, Any]) -> str:
         else:
             cells = [cell(summary) for _, cell in MAIN_COLUMNS] + [f"{row['seconds']:.0f}"]
         lines.append(f"| {row['policy']} | {row['split']} | " + " | ".join(cells) + " |")
+
+    judged_rows = [r for r in rows if r.get("judged")]
+    if judged_rows:
+        recommended = {s["name"]: s.get("judge", "em_f1") for s in settings["splits"]}
+        lines += [
+            "",
+            "Accuracy by judge (the same final answers; `em_f1` for Search-R1-style comparison, the split's "
+            "recommended judge — declared by its dataset, measured by the `judges` suite — for what a careful grader "
+            "would accept; 95 % Wilson intervals):",
+            "",
+            "| policy | split | em_f1 | recommended judge | accuracy under it |",
+            "|---|---|---|---|---|",
+        ]
+        for row in judged_rows:
+            name = recommended.get(row["split"], "em_f1")
+            judged = row["judged"]
+            lines.append(
+                f"| {row['policy']} | {row['split']} | {judged_cell(judged['em_f1'])} | `{name}` | "
+                f"{judged_cell(judged[name])} |"
+            )
 
     terms = _term_names(rows)
     weights = {w.name: weight for w, weight in REWARD_PRESETS.get(settings["reward"], ())}

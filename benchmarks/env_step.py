@@ -24,6 +24,7 @@ import gymnasium as gym
 import rezero_env  # noqa: F401  (registers the ids)
 from benchmarks.common import SuiteResult, Target, timed, zipf_dataset, zipf_queries
 from rezero_env.envs.search_qa import SearchQAEnv
+from rezero_env.types import current_task
 
 SIZES = (10_000, 100_000)
 GOALS = {10_000: 1_000.0, 100_000: 250.0}
@@ -138,7 +139,7 @@ def measure_adversarial(variants: int = ADVERSARIAL_VARIANTS, size: int = ADVERS
 def measure(n_docs: int, steps: int) -> dict[str, float]:
     dataset = zipf_dataset(n_docs)
     env, build_seconds = timed(lambda: gym.make("SearchQA-v0", dataset=dataset, split="all", max_turns=10))
-    engine = env.unwrapped.engine  # type: ignore[attr-defined]
+    engine = env.unwrapped.engine
     queries = zipf_queries(steps, seed=3)
     actions = [f"<think>search</think><search>{q}</search>" for q in queries]
 
@@ -166,9 +167,39 @@ def measure(n_docs: int, steps: int) -> dict[str, float]:
     }
 
 
+JUDGE_COST_JUDGES = ("em_f1", "contains")
+
+
+def measure_judge_cost(episodes: int = 2_000, repeats: int = 3) -> dict[str, object]:
+    """Mean time of an answering step (reset excluded; the step ends the episode, so every reward term and the
+    judge run) under each of :data:`JUDGE_COST_JUDGES` and under a judge that does nothing, best of ``repeats``."""
+    answers = ("The answer is {}.", "{}", "<answer>{}", "It was either {} or something else", "I don't know")
+    judges: dict[str, object] = {"none (a constant)": lambda prediction, answers: 0.0}
+    judges.update({name: name for name in JUDGE_COST_JUDGES})
+    step_us: dict[str, float] = {}
+    for label, judge in judges.items():
+        env = gym.make("SearchQA-v0", max_turns=1, reward="rezero", judge=judge)
+        best = float("inf")
+        for _ in range(repeats):
+            total = 0.0
+            for i in range(episodes):
+                env.reset(seed=i)
+                gold = current_task(env).answers[0]
+                action = f"<think>t</think><answer>{answers[i % len(answers)].format(gold)}</answer>"
+                start = time.perf_counter()
+                env.step(action)
+                total += time.perf_counter() - start
+            best = min(best, total / episodes)
+        env.close()
+        step_us[label] = round(best * 1e6, 1)
+    base = step_us["none (a constant)"]
+    return {"episodes": episodes, "step_us": step_us, "judge_us": {k: round(v - base, 1) for k, v in step_us.items()}}
+
+
 def run(quick: bool = False) -> SuiteResult:
     rows = [measure(n, steps=(1_000 if quick else 3_000) if n <= 10_000 else (300 if quick else 1_000)) for n in SIZES]
     adversarial = measure_adversarial()
+    judge_cost = measure_judge_cost(500 if quick else 2_000)
     table = [
         "| docs | env steps/s | engine queries/s | env overhead share | index build (s) |",
         "|---|---|---|---|---|",
@@ -182,6 +213,13 @@ def run(quick: bool = False) -> SuiteResult:
         "|---|---|---|---|---|",
         f"| {adversarial['messages']} | {adversarial['message_chars']:,} | {adversarial['max_step_ms']} | "
         f"{adversarial['median_step_ms']} | {adversarial['slowest_kind']} |",
+        "",
+        "| judge (answering step, rezero preset) | step (µs) | judge's share (µs) |",
+        "|---|---|---|",
+        *[
+            f"| {name} | {us:,.1f} | {judge_cost['judge_us'][name]:+,.1f} |"  # type: ignore[index]
+            for name, us in judge_cost["step_us"].items()  # type: ignore[attr-defined]
+        ],
     ]
     targets = [Target(f"env steps/s at {r['docs']:,} docs", r["env_steps_per_s"], GOALS[int(r["docs"])]) for r in rows]
     targets.append(
@@ -192,7 +230,9 @@ def run(quick: bool = False) -> SuiteResult:
             lower_is_better=True,
         )
     )
-    return SuiteResult("env_step", {"runs": rows, "adversarial": adversarial}, targets, "\n".join(table))
+    return SuiteResult(
+        "env_step", {"runs": rows, "adversarial": adversarial, "judge_cost": judge_cost}, targets, "\n".join(table)
+    )
 
 
 __all__ = ["ADVERSARIAL_KINDS", "SearchQAEnv", "adversarial_message", "measure_adversarial", "run"]

@@ -88,18 +88,18 @@ class StepSetup:
         return micro
 
 
-def lora_config(setup: StepSetup, num_layers: int) -> Any:
-    """The peft ``LoraConfig`` :class:`~rezero_agents.grpo.GRPOLearner` builds for these settings."""
-    from peft import LoraConfig
+def lora_config(setup: StepSetup, model: Any) -> Any:
+    """The peft ``LoraConfig`` :class:`~rezero_agents.grpo.GRPOLearner` builds for these settings: both come from
+    :func:`rezero_agents.models.lora_config`, so the two sides train the same adapters."""
+    from rezero_agents.models import lora_config as build_lora_config
 
-    last = min(setup.lora_last_layers, num_layers) if setup.lora_last_layers else num_layers
-    return LoraConfig(
+    return build_lora_config(
+        model,
         r=setup.lora_r,
-        lora_alpha=setup.lora_alpha,
-        lora_dropout=0.0,
-        target_modules=list(LORA_TARGETS),
-        task_type="CAUSAL_LM",
-        layers_to_transform=list(range(num_layers - last, num_layers)),
+        alpha=setup.lora_alpha,
+        dropout=0.0,
+        targets=LORA_TARGETS,
+        last_layers=setup.lora_last_layers,
     )
 
 
@@ -174,9 +174,10 @@ def question_prompts(count: int, split: str = "train") -> list[list[dict[str, st
     import gymnasium as gym
 
     import rezero_env  # noqa: F401  (registers the ids)
+    from rezero_env.types import split_tasks
 
     env = gym.make("SearchQA-v0", split=split, max_turns=1)
-    count = min(count, len(env.unwrapped.tasks))  # type: ignore[attr-defined]
+    count = min(count, len(split_tasks(env)))
     prompts = []
     for index in range(count):
         _, info = env.reset(seed=index, options={"task_index": index})
@@ -251,7 +252,7 @@ def measure_trl(setup: StepSetup) -> dict[str, Any]:
             args=args,
             train_dataset=dataset,
             processing_class=tokenizer,
-            peft_config=lora_config(setup, model.config.num_hidden_layers),
+            peft_config=lora_config(setup, model),
             callbacks=[clock],
         )
         trainer.remove_callback(PrinterCallback)

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import SuiteResult, Target, peak_rss_mib, timed
-from rezero_agents.episode_log import SCHEMA_VERSION, EpisodeLogWriter
+from rezero_agents.episode_log import EpisodeLogWriter
+from rezero_agents.records import Episode, episode_record
+from rezero_env.types import Task
 
 SIZES = (10_000, 100_000)
 GOAL_SECONDS = {10_000: 2.0, 100_000: 15.0}
@@ -71,7 +73,8 @@ def _name(rng: np.random.Generator) -> str:
 
 
 def synthetic_record(index: int, rng: np.random.Generator, run_id: str = "bench", steps: int = 200) -> dict[str, Any]:
-    """One schema-v1 episode record with a realistic shape (think/search/information turns, then an answer)."""
+    """One episode record (built by :func:`rezero_agents.records.episode_record`) with a realistic shape
+    (think/search/information turns, then an answer)."""
     entity, answer = _name(rng), _name(rng)
     question = f"Who founded the {entity} {_pick(rng, _WORDS, 1)[0].title()}?"
     messages: list[dict[str, str]] = [
@@ -99,37 +102,31 @@ def synthetic_record(index: int, rng: np.random.Generator, run_id: str = "bench"
     )
     terms = {name: float(np.round(rng.random(), 3)) for name in _TERMS}
     terms["correctness"] = float(correct)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "step": index % steps,
-        "split": "train",
-        "phase": "train",
-        "group": index // 4,
-        "task": {
-            "id": f"synth-{index % 5000:05d}",
-            "question": question,
-            "answers": [answer],
-            "supporting_ids": [],
-            "meta": {},
-        },
-        "messages": messages,
-        "searches": searches,
-        "reward": float(np.round(sum(terms.values()), 3)),
-        "reward_terms": terms,
-        "correct": correct,
-        "terminated": True,
-        "truncated": False,
-        "cut": False,
-        "num_turns": len(searches) + 1,
-        "num_tokens": 900,
-        "num_generated_tokens": 120,
-        "policy": "transformers",
-        "model": "smollm2-135m",
-        "checkpoint": None,
-        "started_at": "2026-11-26T01:39:06.898+00:00",
-        "finished_at": "2026-11-26T01:39:09.120+00:00",
-    }
+    episode = Episode(
+        task=Task(id=f"synth-{index % 5000:05d}", question=question, answers=(answer,)),
+        group=index // 4,
+        messages=messages,  # type: ignore[arg-type]
+        searches=searches,
+        reward=float(np.round(sum(terms.values()), 3)),
+        reward_terms=terms,
+        reward_weights=dict.fromkeys(terms, 1.0),
+        terminated=True,
+        num_turns=len(searches) + 1,
+        started_at="2026-11-26T01:39:06.898+00:00",
+        finished_at="2026-11-26T01:39:09.120+00:00",
+    )
+    episode.extend([0] * 780, trainable=False)
+    episode.extend([0] * 120, trainable=True)
+    return episode_record(
+        episode,
+        run_id=run_id,
+        step=index % steps,
+        split="train",
+        phase="train",
+        policy="transformers",
+        model="smollm2-135m",
+        episode_id=f"train-{index % steps}-{index}",
+    )
 
 
 def synthetic_records(count: int, seed: int = 0, run_id: str = "bench", pool: int = 1000) -> Iterator[dict[str, Any]]:
@@ -163,7 +160,7 @@ def first_render(path: Path) -> dict[str, float]:
     from rezero_agents.playback.app import PlaybackApp, build_app
     from rezero_agents.playback.loading import EpisodeIndex
 
-    no_filter = ([], [], "all", "", "", "", "", "", "", "", "log")
+    no_filter: tuple[Any, ...] = ([], [], "all", "", "", "", "", "", "", "", "log")
     start = time.perf_counter()
     index = EpisodeIndex.load([path])
     indexed = time.perf_counter()

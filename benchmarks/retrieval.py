@@ -219,8 +219,6 @@ def current_rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-
-
 def bm25_scaling(backend: str, n_docs: int, n_queries: int) -> dict[str, Any]:
     """Build :class:`BM25Search` over ``n_docs`` Zipf paragraphs and time ``n_queries`` single searches."""
     from rezero_env.search.bm25 import BM25Search

@@ -4,6 +4,8 @@ Layout::
 
     checkpoints/
       latest              the name of the newest published checkpoint ("step-000020\\n")
+      best/               (with validation) the checkpoint of the best validation accuracy so far, same layout;
+                          its state.json adds ``selected``: step, split, accuracy and n
       step-000020/
         state.json        step, sampler state, config, base model; ``format``; ``files``: the size and sha256 of
                           every other file; ``parameters``: the trainable parameters' names and shapes
@@ -55,6 +57,8 @@ FORMAT_VERSION = 2
 """Written as ``state.json``'s ``format``; folders without one predate checksums (format 1)."""
 CHECKPOINTS_DIR = "checkpoints"
 LATEST = "latest"
+BEST = "best"
+"""The checkpoint with the best validation accuracy so far (``state.json`` records its step and score)."""
 STATE = "state.json"
 MODEL_DIR = "model"
 TRAINABLE, OPTIMIZER, SCHEDULER, RNG = "trainable.pt", "optimizer.pt", "scheduler.pt", "rng.pt"
@@ -64,7 +68,7 @@ PARAMETER_SETTINGS = ("model", "use_lora", "lora_r", "lora_target_modules", "lor
 """Config fields that decide which parameters are trained, and so what trainable.pt and optimizer.pt hold."""
 
 _STEP_NAME = re.compile(r"step-(\d+)")
-_DEBRIS = re.compile(r"\.(step-\d+\.(tmp|replaced)|latest\.tmp)-[0-9]+-[0-9a-f]+")
+_DEBRIS = re.compile(r"\.((step-\d+|best)\.(tmp|replaced)|latest\.tmp)-[0-9]+-[0-9a-f]+")
 _SHOWN_NAMES = 4
 
 
@@ -178,8 +182,11 @@ def write_checkpoint(
     files: Mapping[str, object],
     write_model: Callable[[Path], object] | None = None,
     parameters: Mapping[str, Sequence[int]] | None = None,
+    folder_name: str | None = None,
 ) -> Path:
-    """Publish ``checkpoints_dir/step-NNNNNN`` and point ``latest`` at it (see the module docstring).
+    """Publish ``checkpoints_dir/step-NNNNNN`` and point ``latest`` at it (see the module docstring); with
+    ``folder_name`` (e.g. :data:`BEST`), publish ``checkpoints_dir/FOLDER_NAME`` instead, replacing an earlier
+    one, and leave ``latest`` alone.
 
     Args:
         checkpoints_dir: The run's ``checkpoints/`` folder (created if needed).
@@ -194,7 +201,7 @@ def write_checkpoint(
     """
     checkpoints_dir.mkdir(parents=True, exist_ok=True)
     remove_debris(checkpoints_dir)
-    final = checkpoints_dir / step_name(step)
+    final = checkpoints_dir / (folder_name or step_name(step))
     staging = checkpoints_dir / _unique(f".{final.name}.tmp")
     staging.mkdir()
     replaced: Path | None = None
@@ -210,7 +217,8 @@ def write_checkpoint(
         _write_file(staging / STATE, lambda file: file.write(text))
         _fsync_dir(staging)
         if final.exists():
-            logger.warning("%s exists (left by an earlier run): replacing it with this run's step %d", final, step)
+            if folder_name is None:
+                logger.warning("%s exists (left by an earlier run): replacing it with this run's step %d", final, step)
             replaced = checkpoints_dir / _unique(f".{final.name}.replaced")
             _rename(final, replaced)
         _rename(staging, final)
@@ -219,7 +227,8 @@ def write_checkpoint(
         if replaced is not None and not final.exists():
             os.replace(replaced, final)
         raise
-    publish_latest(checkpoints_dir, final.name)
+    if folder_name is None:
+        publish_latest(checkpoints_dir, final.name)
     if replaced is not None:
         shutil.rmtree(replaced, ignore_errors=True)
     logger.info("Saved checkpoint %s", final)

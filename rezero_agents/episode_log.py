@@ -1,79 +1,24 @@
 """The episode log: JSON Lines, one finished episode per line, read by evaluation and the playback UI.
 
-Schema (``schema_version`` 1) — every line is an object with:
-
-- ``schema_version`` (int), ``run_id`` (str), ``step`` (int, training step; -1 outside training), ``split`` (str),
-  ``phase`` (``"train"``, ``"eval"`` or ``"sft"``), ``group`` (int: episodes of one question share it),
-- ``task``: ``{"id", "question", "answers", "supporting_ids", "meta"}``,
-- ``messages``: the full role/content transcript, ``searches``: ``[{"turn", "query", "doc_ids", "error"}]``,
-- ``reward`` (float), ``reward_terms`` ({name: float}), ``correct`` (bool: the ``correctness`` or ``exact_match``
-  term is 1), ``terminated``, ``truncated`` (bool), ``cut`` (bool: stopped by the token budget), ``num_turns`` (int),
-  ``num_tokens`` (int), ``num_generated_tokens`` (int),
-- ``policy`` (str), ``model`` (str), ``checkpoint`` (str or null), ``started_at``, ``finished_at`` (ISO 8601 UTC).
+The records are built by :mod:`rezero_agents.records` (the one builder: its docstring is the schema); this module
+writes and reads the files. ``episode_record``, ``episode_records``, ``SCHEMA_VERSION`` and ``now`` are re-exported
+for callers that import them from here.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from rezero_agents.rollout import Episode
-
-SCHEMA_VERSION = 1
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-
-
-def episode_record(
-    episode: Episode,
-    *,
-    run_id: str,
-    step: int,
-    split: str,
-    phase: str,
-    policy: str,
-    model: str,
-    checkpoint: str | None = None,
-) -> dict[str, Any]:
-    """The log line of one episode."""
-    task = episode.task
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "step": step,
-        "split": split,
-        "phase": phase,
-        "group": episode.group,
-        "task": {
-            "id": task.id,
-            "question": task.question,
-            "answers": list(task.answers),
-            "supporting_ids": list(task.supporting_ids),
-            "meta": dict(task.meta),
-        },
-        "messages": episode.messages,
-        "searches": episode.searches,
-        "reward": episode.reward,
-        "reward_terms": episode.reward_terms,
-        "correct": episode.correct,
-        "terminated": episode.terminated,
-        "truncated": episode.truncated,
-        "cut": episode.cut,
-        "num_turns": episode.num_turns,
-        "num_tokens": len(episode.token_ids),
-        "num_generated_tokens": sum(episode.loss_mask),
-        "policy": policy,
-        "model": model,
-        "checkpoint": checkpoint,
-        "started_at": episode.started_at,
-        "finished_at": episode.finished_at,
-    }
+from rezero_agents.records import (
+    READABLE_SCHEMA_VERSIONS,
+    SCHEMA_VERSION,
+    episode_record,
+    episode_records,
+    now,
+)
 
 
 class EpisodeLogWriter:
@@ -108,7 +53,8 @@ def parse_episode_line(raw: bytes | str, path: Path, line_number: int) -> dict[s
     ``schema_version``).
 
     Raises:
-        EpisodeLogError: the record has another ``schema_version`` (the message names the file and line).
+        EpisodeLogError: the record has a ``schema_version`` this code does not read (the message names the file and
+            line).
     """
     try:
         record = json.loads(raw)
@@ -116,10 +62,10 @@ def parse_episode_line(raw: bytes | str, path: Path, line_number: int) -> dict[s
         return None
     if not isinstance(record, dict) or "schema_version" not in record:
         return None
-    if record["schema_version"] != SCHEMA_VERSION:
+    if record["schema_version"] not in READABLE_SCHEMA_VERSIONS:
         raise EpisodeLogError(
             f"{path}:{line_number}: episode log schema_version {record['schema_version']!r}; this version "
-            f"of rezero reads {SCHEMA_VERSION}"
+            f"of rezero reads {' and '.join(map(str, READABLE_SCHEMA_VERSIONS))}"
         )
     return record
 
@@ -138,3 +84,15 @@ def read_episode_log(path: Path, skipped: list[int] | None = None) -> Iterator[d
                     skipped.append(line_number)
                 continue
             yield record
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "EpisodeLogError",
+    "EpisodeLogWriter",
+    "episode_record",
+    "episode_records",
+    "now",
+    "parse_episode_line",
+    "read_episode_log",
+]

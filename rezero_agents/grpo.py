@@ -19,6 +19,7 @@ each process plays a share of the questions and DDP averages the gradients.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
@@ -37,18 +38,28 @@ from torch import nn
 import rezero_env  # noqa: F401  (registers the environment ids)
 from rezero_agents import checkpoints
 from rezero_agents.chat import ChatFormatter
-from rezero_agents.episode_log import EpisodeLogWriter, episode_record
-from rezero_agents.evaluation import evaluate_policy, summarize
+from rezero_agents.episode_log import EpisodeLogWriter
+from rezero_agents.evaluation import carve_validation, evaluate_policy, summarize
 from rezero_agents.grpo_config import GRPOConfig
 from rezero_agents.incremental import common_prefix
-from rezero_agents.models import load_model, load_tokenizer, resolve_model
+from rezero_agents.models import load_model, load_tokenizer, lora_config, resolve_model
 from rezero_agents.policy import Policy, SamplingConfig, TransformersPolicy, VLLMPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
+from rezero_agents.records import episode_records
 from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, collect_episodes
 from rezero_agents.scripted import ScriptedSearcher
 from rezero_agents.sft import sft_sequences
+from rezero_agents.stats import compare
+from rezero_env.rewards.presets import REWARD_PRESETS
+from rezero_env.types import split_tasks
 
 logger = logging.getLogger(__name__)
+
+START_WEIGHTS = "start.pt"
+"""Checkpoint file (with LoRA) of the adapter weights at the start of GRPO, the KL reference, kept across resumes."""
+
+UNGATED_TERMS = (*CORRECTNESS_TERMS, "format")
+"""Terms that ``reward_shaping="gated"`` pays whatever the answer's verdict."""
 
 
 # --- scoring tokens -------------------------------------------------------------------------------------------
@@ -78,10 +89,14 @@ class TokenScorer(nn.Module):
         attention_mask: torch.Tensor,
         target_mask: torch.Tensor,
         shared_prefix: int = 0,
-    ) -> torch.Tensor:
+        with_entropy: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``shared_prefix=P`` (> 0): every row starts with the same ``P`` tokens and no target lies before
         position ``P - 1``; the prefix is then computed once and its keys and values broadcast to the rows (the
-        gradient through them is summed over the rows, so it is the same gradient as without sharing)."""
+        gradient through them is summed over the rows, so it is the same gradient as without sharing).
+
+        ``with_entropy``: also return the entropy of the (tempered) next-token distribution at each target
+        position, without gradient, in a tensor shaped like the log-probabilities."""
         lm = causal_lm(self.model)
         if shared_prefix > 0:
             hidden, offset = self._shared_prefix_hidden(lm, input_ids, attention_mask, shared_prefix), shared_prefix - 1
@@ -92,10 +107,16 @@ class TokenScorer(nn.Module):
         selected = hidden[positions]
         logits = lm.get_output_embeddings()(selected).float() / self.temperature
         targets = input_ids[:, 1 + offset :][positions]
-        token_logprobs = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        log_distribution = logits.log_softmax(-1)
+        token_logprobs = log_distribution.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         out = torch.zeros(target_mask.shape, dtype=token_logprobs.dtype, device=token_logprobs.device)
         out[:, offset:][positions] = token_logprobs
-        return out
+        if not with_entropy:
+            return out
+        with torch.no_grad():
+            entropy = torch.zeros_like(out)
+            entropy[:, offset:][positions] = -(log_distribution.exp() * log_distribution).sum(-1)
+        return out, entropy
 
     @staticmethod
     def _shared_prefix_hidden(lm: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix: int) -> Any:
@@ -256,23 +277,22 @@ class GRPOLearner:
         self.tokenizer = load_tokenizer(self.model_path)
         model: Any = load_model(self.model_path, dtype=config.dtype, device=str(self.accelerator.device))
         if config.use_lora:
-            from peft import LoraConfig, get_peft_model
+            from peft import get_peft_model
 
-            layers = model.config.num_hidden_layers
-            last = min(config.lora_last_layers, layers) if config.lora_last_layers else layers
-            lora = LoraConfig(
+            lora = lora_config(
+                model,
                 r=config.lora_r,
-                lora_alpha=config.lora_alpha,
-                lora_dropout=config.lora_dropout,
-                target_modules=list(config.lora_target_modules),
-                task_type="CAUSAL_LM",
-                layers_to_transform=list(range(layers - last, layers)),
+                alpha=config.lora_alpha,
+                dropout=config.lora_dropout,
+                targets=config.lora_target_modules,
+                last_layers=config.lora_last_layers,
             )
             model = get_peft_model(model, lora)
         self.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if config.few_shot else ())
         self.reference: TokenScorer | None = None
-        if config.beta > 0 and not config.use_lora:  # with LoRA the reference is the model with adapters disabled
-            self.reference = TokenScorer(copy.deepcopy(model).eval().requires_grad_(False), config.temperature)
+        """Without LoRA and with beta > 0: a frozen copy of the model at the start of GRPO (made by mark_start)."""
+        self.start_weights: dict[str, torch.Tensor] | None = None
+        """With LoRA: the adapter weights at the start of GRPO (after the warm-up), the KL reference."""
 
         # optimizer and schedule
         self.trainable = [p for p in model.parameters() if p.requires_grad]
@@ -305,15 +325,28 @@ class GRPOLearner:
 
         # environments (plain Gymnasium envs)
         self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
-        self.num_train_tasks = len(self.train_envs[0].unwrapped.tasks)  # type: ignore[attr-defined]
-        if config.questions_per_step > self.num_train_tasks:
+        num_tasks = len(split_tasks(self.train_envs[0]))
+        self.train_tasks, self.validation_tasks = carve_validation(
+            num_tasks, config.validation_questions, config.validation_seed
+        )
+        if config.questions_per_step > len(self.train_tasks):
             raise ValueError(
-                f"questions_per_step={config.questions_per_step} exceeds the {self.num_train_tasks} "
-                f"tasks of split {config.train_split!r}"
+                f"questions_per_step={config.questions_per_step} exceeds the {len(self.train_tasks)} training "
+                f"tasks of split {config.train_split!r} ({config.validation_questions} held out for validation)"
             )
+
+        # reward terms' weights, for reward_shaping="gated"
+        self.term_weights = {cls.name: weight for cls, weight in REWARD_PRESETS.get(config.reward, ())}
+        if config.reward_shaping == "gated" and config.reward not in REWARD_PRESETS:
+            raise ValueError(f"reward_shaping='gated' needs a named reward preset, got reward={config.reward!r}")
 
         # logs
         self.step = 0
+        self.validation_curve: list[tuple[int, float]] = []
+        """(step, validation accuracy) of this process's validations."""
+        self.progress: Callable[[str, int, int], None] | None = None
+        """Called as ``progress(phase, done, total)`` during evaluations (per wave), the warm-up and GRPO (per
+        step), e.g. by ``scripts/demo.py`` to show one progress bar per phase."""
         self.sft_done = config.sft_warmup_steps == 0
         self.output_dir = config.output_dir
         self.writer: Any = None
@@ -350,7 +383,10 @@ class GRPOLearner:
     def train_step(self) -> dict[str, float]:
         """Sample questions, play ``G`` episodes each, and take one optimizer step. Returns the step's metrics."""
         config = self.config
-        questions = self.rng.choice(self.num_train_tasks, size=config.questions_per_step, replace=False).tolist()
+        drawn = config.questions_per_step
+        if config.dynamic_sampling:
+            drawn = min(len(self.train_tasks), math.ceil(config.questions_per_step * config.oversample))
+        questions = self.rng.choice(self.train_tasks, size=drawn, replace=False).tolist()
         mine = questions[self.rank :: self.world]  # whole groups per process: advantages stay local
         options = [{"task_index": q} for q in mine for _ in range(config.num_generations)]
         groups = [g for g in range(len(mine)) for _ in range(config.num_generations)]
@@ -368,29 +404,66 @@ class GRPOLearner:
         )
         rollout_seconds = time.perf_counter() - start
 
-        advantages, flat_groups = group_advantages([e.reward for e in episodes], groups, config.scale_rewards)
+        rewards = [self.training_reward(e) for e in episodes]
+        advantages, flat_groups = group_advantages(rewards, groups, config.scale_rewards)
+        trained = list(range(len(episodes)))
+        if config.dynamic_sampling:  # DAPO: train on questions_per_step groups whose rewards differ, if there are
+            informative = [
+                g for g in range(len(mine)) if not _flat([rewards[i] for i in range(len(rewards)) if groups[i] == g])
+            ]
+            kept = set(informative[: math.ceil(config.questions_per_step / self.world)])
+            trained = [i for i in trained if groups[i] in kept]
         start = time.perf_counter()
-        loss_stats = self.optimize(episodes, advantages)
+        loss_stats = self.optimize([episodes[i] for i in trained], advantages[trained])
         train_seconds = time.perf_counter() - start
         if config.backend == "vllm":
             self.policy.load_weights(self.unwrapped_model)  # type: ignore[attr-defined]
 
         generated = sum(sum(e.loss_mask) for e in episodes)
+        turns = sum(sum(m["role"] == "assistant" for m in e.messages) for e in episodes)
+        phase_seconds = {
+            "perf/forward_seconds": loss_stats.pop("forward_seconds"),
+            "perf/backward_seconds": loss_stats.pop("backward_seconds"),
+        }
         metrics = {
             **{f"train/{k}": v for k, v in _numeric(summarize(episodes)).items()},
             **{f"loss/{k}": v for k, v in loss_stats.items()},
             "train/zero_signal_groups": flat_groups / max(1, len(mine)),
+            "train/trained_groups": float(len({groups[i] for i in trained})),
+            "train/tokens_per_turn": generated / max(1, turns),
             "perf/rollout_seconds": rollout_seconds,
             "perf/train_seconds": train_seconds,
+            **phase_seconds,
             "perf/generated_tokens_per_s": generated / max(rollout_seconds, 1e-9),
+            "perf/trained_tokens_per_s": loss_stats["trained_tokens"] / max(train_seconds, 1e-9),
             "train/lr": self.scheduler.get_last_lr()[0],
         }
         self.step += 1
-        self._log(metrics, episodes, phase="train", split=config.train_split)
+        used = np.zeros_like(advantages)  # what the update used: 0 for groups dynamic sampling left out
+        used[trained] = advantages[trained]
+        self._log(metrics, episodes, phase="train", split=config.train_split, advantages=used.tolist())
         return metrics
 
+    def training_reward(self, episode: Episode) -> float:
+        """The reward the advantages are computed from: the env's, or with ``reward_shaping="gated"`` the env's
+        less the shaping terms (all but correctness and format) of an episode not judged correct."""
+        if self.config.reward_shaping == "additive" or episode.correct:
+            return episode.reward
+        return episode.reward - sum(
+            self.term_weights.get(name, 0.0) * value
+            for name, value in episode.reward_terms.items()
+            if name not in UNGATED_TERMS
+        )
+
     def optimize(self, episodes: Sequence[Episode], advantages: np.ndarray) -> dict[str, float]:
-        """Accumulate the GRPO loss over micro-batches and take one clipped AdamW step."""
+        """Accumulate the GRPO loss over micro-batches and take one clipped AdamW step.
+
+        Episodes with a zero advantage are not run when ``beta`` is 0: their loss and gradient are exactly 0, and
+        the normaliser still counts their tokens, so the step is the same. Besides the loss, returns diagnostics:
+        the mean entropy of the tempered next-token distribution at trained tokens, the KL to the start of GRPO
+        (k3 estimator, see :meth:`mark_start`; with ``beta`` 0 it is estimated on the step's first micro-batch,
+        nan without LoRA), and the wall time of the forward passes and of the backward passes.
+        """
         config = self.config
         usable = [i for i, e in enumerate(episodes) if sum(e.loss_mask) > 0]
         normalizer = (
@@ -398,8 +471,11 @@ class GRPOLearner:
             if config.loss_type == "token_mean"
             else float(len(usable))
         )
+        if config.beta == 0:
+            usable = [i for i in usable if advantages[i] != 0]
         self.optimizer.zero_grad(set_to_none=True)
-        totals = {"loss": 0.0, "kl": 0.0, "clip_ratio": 0.0, "tokens": 0.0}
+        totals = dict.fromkeys(("loss", "kl", "clip_ratio", "tokens", "entropy", "forward_s", "backward_s"), 0.0)
+        kl_to_start = float("nan")
         chunks = micro_batches(episodes, usable, config.micro_batch_size, config.share_prompt_in_training)
         device = self.accelerator.device
         for index, (chunk, prefix) in enumerate(chunks):
@@ -409,8 +485,15 @@ class GRPOLearner:
             chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
             syncing = index == len(chunks) - 1
             with nullcontext() if syncing else self.accelerator.no_sync(self.scorer):
-                new = self.scorer(input_ids, attention, targets, shared_prefix=prefix)
-                reference = self._reference_logprobs(input_ids, attention, targets, prefix)
+                began = time.perf_counter()
+                reference = None
+                if config.beta > 0 or index == 0:  # before the policy's forward: it may swap the weights
+                    reference = self.start_logprobs(input_ids, attention, targets, prefix)
+                new, entropy = self.scorer(input_ids, attention, targets, shared_prefix=prefix, with_entropy=True)
+                if config.beta == 0:
+                    if reference is not None:
+                        kl_to_start = _mean_kl(new.detach(), reference, targets)
+                    reference = None
                 loss, stats = grpo_loss(
                     new,
                     new.detach(),
@@ -423,10 +506,14 @@ class GRPOLearner:
                     loss_type=config.loss_type,
                     normalizer=max(normalizer, 1.0),
                 )
+                totals["forward_s"] += time.perf_counter() - began
+                began = time.perf_counter()
                 self.accelerator.backward(loss)
+                totals["backward_s"] += time.perf_counter() - began
             totals["loss"] += float(loss.detach())
             for key in ("kl", "clip_ratio"):
                 totals[key] += stats[key] * stats["tokens"]
+            totals["entropy"] += float((entropy * targets).sum())
             totals["tokens"] += stats["tokens"]
         grad_norm = self.accelerator.clip_grad_norm_(self.trainable, config.max_grad_norm) if chunks else 0.0
         self.optimizer.step()
@@ -434,45 +521,80 @@ class GRPOLearner:
         tokens = max(totals["tokens"], 1.0)
         return {
             "loss": totals["loss"],
-            "kl": totals["kl"] / tokens,
+            "kl": totals["kl"] / tokens if config.beta > 0 else kl_to_start,
             "clip_ratio": totals["clip_ratio"] / tokens,
+            "entropy": totals["entropy"] / tokens,
             "grad_norm": float(grad_norm),
             "trained_episodes": float(len(usable)),
+            "trained_tokens": totals["tokens"],
+            "forward_seconds": totals["forward_s"],
+            "backward_seconds": totals["backward_s"],
         }
 
-    def _reference_logprobs(
+    def mark_start(self) -> None:
+        """Take the current weights as the start of GRPO: the reference of the KL term (beta > 0) and of the
+        ``loss/kl`` diagnostic. Called by :meth:`train` after the warm-up (or ``init_from``), and by the first
+        :meth:`optimize` when nothing did."""
+        if self.config.use_lora:
+            self.start_weights = {
+                n: p.detach().clone() for n, p in self.unwrapped_model.named_parameters() if p.requires_grad
+            }
+        elif self.config.beta > 0:
+            self.reference = TokenScorer(
+                copy.deepcopy(self.unwrapped_model).eval().requires_grad_(False), self.config.temperature
+            )
+
+    def start_logprobs(
         self, input_ids: torch.Tensor, attention: torch.Tensor, targets: torch.Tensor, prefix: int = 0
     ) -> torch.Tensor | None:
-        if self.config.beta == 0:
-            return None
+        """Log-probabilities of the targets under the start of GRPO (see :meth:`mark_start`), without gradient;
+        None without LoRA when beta is 0 (no copy of the model is kept then). With LoRA the start's adapter weights
+        are put in place for the forward pass and the current ones restored after it."""
+        if self.start_weights is None and self.reference is None:
+            self.mark_start()
         with torch.no_grad():
             if self.reference is not None:
                 reference: torch.Tensor = self.reference(input_ids, attention, targets, shared_prefix=prefix)
                 return reference
-            scorer = self.accelerator.unwrap_model(self.scorer)
-            with scorer.model.disable_adapter():
+            if self.start_weights is None:
+                return None
+            named = [(n, p) for n, p in self.unwrapped_model.named_parameters() if p.requires_grad]
+            current = [p.detach().clone() for _, p in named]
+            for name, parameter in named:
+                parameter.copy_(self.start_weights[name])
+            try:
+                scorer = self.accelerator.unwrap_model(self.scorer)
                 reference = scorer(input_ids, attention, targets, shared_prefix=prefix).detach()
-                return reference
+            finally:
+                for (_, parameter), value in zip(named, current, strict=True):
+                    parameter.copy_(value)
+            return reference
 
     # --- supervised warm-up ---------------------------------------------------------------------------------
 
-    def warm_up(self) -> dict[str, float]:
-        """``sft_warmup_steps`` steps of supervised fine-tuning on the scripted searcher's correct transcripts."""
+    def warm_up(self, steps: int | None = None) -> dict[str, float]:
+        """``steps`` (default ``sft_warmup_steps``) steps of supervised fine-tuning on the scripted searcher's
+        correct transcripts of training questions (a fresh AdamW at ``sft_learning_rate``)."""
         config = self.config
-        needed = config.sft_warmup_steps * config.sft_batch_size
-        tasks = self.rng.permutation(self.num_train_tasks)[: min(needed, self.num_train_tasks)].tolist()
+        steps = config.sft_warmup_steps if steps is None else steps
+        if steps < 1:
+            raise ValueError(f"warm_up needs steps >= 1, got {steps}")
+        began = time.perf_counter()
+        needed = steps * config.sft_batch_size
+        # twice the transcripts needed are played: with few turns the searcher cannot finish every two-hop question
+        tasks = self.rng.permutation(self.train_tasks)[: 2 * needed].tolist()
         episodes = collect_episodes(
             self.train_envs, ScriptedSearcher(), [{"task_index": t} for t in tasks], seed=config.seed
         )
         judged = any(name in e.reward_terms for e in episodes for name in CORRECTNESS_TERMS)
         if not judged:
             logger.warning("The reward preset judges no answers: warming up on all scripted transcripts")
-        sequences = sft_sequences(self.formatter, episodes, only_correct=judged)
+        sequences = sft_sequences(self.formatter, episodes, only_correct=judged)[:needed]
         if not sequences:
             raise RuntimeError("The scripted searcher answered no training question correctly: no warm-up data")
         optimizer = torch.optim.AdamW(self.trainable, lr=config.sft_learning_rate)
         losses = []
-        for step in range(config.sft_warmup_steps):
+        for step in range(steps):
             first = (step * self.world + self.rank) * config.sft_batch_size
             batch = [sequences[(first + j) % len(sequences)] for j in range(config.sft_batch_size)]
             input_ids, attention, targets = pad_sequences(batch, self.tokenizer.pad_token_id, self.accelerator.device)
@@ -483,67 +605,144 @@ class GRPOLearner:
             self.accelerator.clip_grad_norm_(self.trainable, 1.0)
             optimizer.step()
             losses.append(float(loss.detach()))
+            if self.progress is not None:
+                self.progress("warm-up", step + 1, steps)
             if self.writer is not None:
                 self.writer.add_scalar("sft/loss", losses[-1], step)
         self.sft_done = True
-        return {"sft_first_loss": losses[0], "sft_last_loss": losses[-1], "sft_sequences": float(len(sequences))}
+        return {
+            "sft_first_loss": losses[0],
+            "sft_last_loss": losses[-1],
+            "sft_sequences": float(len(sequences)),
+            "sft_steps": float(steps),
+            "sft_seconds": time.perf_counter() - began,
+        }
 
     # --- evaluation, logging, checkpoints ------------------------------------------------------------------
 
-    def evaluate(self, label: str, num_questions: int | None = None, few_shot: bool | None = None) -> dict[str, Any]:
-        """Greedy episodes on the first ``eval_questions`` of the eval split; logged under ``eval/``. ``few_shot``
-        overrides whether the worked examples precede the question (default: as in training)."""
-        count = self.config.eval_questions if num_questions is None else num_questions
+    def evaluate(
+        self,
+        label: str,
+        num_questions: int | None = None,
+        few_shot: bool | None = None,
+        *,
+        validation: bool = False,
+        samples: int = 0,
+    ) -> dict[str, Any]:
+        """Greedy episodes on the first ``eval_questions`` of the eval split (all when 0), or on the validation
+        split; logged to TensorBoard under ``test_<label>/`` or ``validation/`` and to the episode log.
+        ``few_shot`` overrides whether the worked examples precede the question (default: as in training);
+        ``samples`` > 0 adds that many sampled episodes per question at the training temperature (mean sampled
+        accuracy and pass@k, in ``summary["sampled"]``)."""
+        config = self.config
+        split = config.train_split if validation else config.eval_split
+        indices = self.validation_tasks if validation else None
+        count = (config.eval_questions or None) if num_questions is None else num_questions
         training_formatter = self.policy.formatter
-        if few_shot is not None and few_shot != self.config.few_shot:
+        if few_shot is not None and few_shot != config.few_shot:
             self.policy.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
+        common: dict[str, Any] = {
+            "num_envs": config.eval_batch_size or config.rollout_batch_size,
+            "seed": config.seed,
+            "max_sequence_tokens": config.max_sequence_tokens,
+            "task_indices": indices,
+        }
+        if self.progress is not None:
+            report = self.progress
+            common["progress"] = lambda done, total: report(f"eval {label}", done, total)
         try:
-            summary, episodes = evaluate_policy(
-                self.policy,
-                lambda: self.make_env(self.config.eval_split),
-                count,
-                num_envs=self.config.eval_batch_size or self.config.rollout_batch_size,
-                sampling=self.eval_sampling,
-                seed=self.config.seed,
-                max_sequence_tokens=self.config.max_sequence_tokens,
-            )
+            make_env = functools.partial(self.make_env, split)
+            summary, episodes = evaluate_policy(self.policy, make_env, count, sampling=self.eval_sampling, **common)
+            if samples:
+                sampled, sampled_episodes = evaluate_policy(
+                    self.policy, make_env, count, sampling=self.sampling, samples=samples, **common
+                )
+                summary["sampled"] = {
+                    key: sampled[key] for key in ("sampled_accuracy", "pass_at_k", "k", "mean_reward")
+                }
+                episodes += sampled_episodes
         finally:
             self.policy.formatter = training_formatter
         summary["label"] = label
-        summary["few_shot"] = self.config.few_shot if few_shot is None else few_shot
+        summary["split"] = "validation" if validation else split
+        summary["step"] = self.step
+        summary["few_shot"] = config.few_shot if few_shot is None else few_shot
+        prefix = "validation" if validation else f"test_{label}"
+        stage, checkpoint = self._eval_stage(label, summary["few_shot"], validation)
         self._log(
-            {f"eval/{k}": v for k, v in _numeric(summary).items()}, episodes, phase="eval", split=self.config.eval_split
+            {f"{prefix}/{k}": v for k, v in _numeric(summary).items()},
+            episodes,
+            phase="eval",
+            split="validation" if validation else split,
+            stage=stage,
+            checkpoint=checkpoint,
+            label=label,
         )
         return summary
 
-    def _log(self, metrics: dict[str, float], episodes: Sequence[Episode], phase: str, split: str) -> None:
+    def _log(
+        self,
+        metrics: dict[str, float],
+        episodes: Sequence[Episode],
+        phase: str,
+        split: str,
+        *,
+        stage: str | None = None,
+        checkpoint: str | None = None,
+        advantages: Sequence[float] | None = None,
+        label: str = "",
+    ) -> None:
         if self.writer is not None:
             for name, value in metrics.items():
                 self.writer.add_scalar(name, value, self.step)
             self.writer.flush()
         if self.episode_log is not None:
+            rank = f"r{self.rank}-" if self.world > 1 else ""
             self.episode_log.write(
-                episode_record(
-                    e,
+                episode_records(
+                    episodes,
                     run_id=self.config.name,
                     step=self.step,
                     split=split,
                     phase=phase,
                     policy=self.config.backend,
                     model=self.config.model,
-                    checkpoint=None,
+                    checkpoint=checkpoint,
+                    stage=stage,
+                    advantages=advantages,
+                    tokenizer=self.tokenizer if advantages is not None else None,
+                    id_prefix=rank + (f"{label}-" if label else ""),
                 )
-                for e in episodes
             )
 
-    def save(self) -> Path:
+    def _eval_stage(self, label: str, few_shot: bool, validation: bool) -> tuple[str, str | None]:
+        """The episode log's ``stage`` label and checkpoint path of an evaluation called ``label``."""
+        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR
+        if label == "base":
+            return ("base+few-shot" if few_shot else "base"), None
+        if label == "best":
+            return "best", str(folder / checkpoints.BEST)
+        if label == "start":
+            return "start", None if self.config.init_from is None else str(self.config.init_from)
+        if label == "warm-up":
+            return "warm-up", None
+        if validation or label == "last":
+            return f"step {self.step}", str(folder / checkpoints.step_name(self.step)) if label == "last" else None
+        return label, None
+
+    def save(self, best: dict[str, Any] | None = None) -> Path:
         """Publish ``checkpoints/step-NNNNNN`` (trainable weights, optimizer, scheduler, RNG states, step, and a
         ``model/`` folder loadable with ``from_pretrained``: the LoRA adapter or the full model) through
         :func:`rezero_agents.checkpoints.write_checkpoint`: staged, renamed into place, then ``latest`` replaced
         atomically. Saving a step that is already saved writes nothing (``train()`` saves the last step in its loop
-        and again after the final evaluation; a published checkpoint is never rewritten)."""
+        and again after the final evaluation; a published checkpoint is never rewritten).
+
+        ``best`` (a ``{"step", "split", "accuracy", "n"}`` record): publish ``checkpoints/best`` instead, with the
+        record as ``selected`` in its ``state.json``, replacing the previous best."""
         folder = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(self.step)
-        if getattr(self, "_saved", None) == (folder, self.sft_done):
+        if best is not None:
+            folder = folder.parent / checkpoints.BEST
+        elif getattr(self, "_saved", None) == (folder, self.sft_done):
             logger.debug("Step %d is already saved in %s", self.step, folder)
             return folder
         if self.is_main:
@@ -563,18 +762,22 @@ class GRPOLearner:
                     "world_size": self.world,
                     "config": self.config.to_dict(),
                     "base_model": self.model_path,
+                    **({"selected": best} if best is not None else {}),
                 },
                 files={
                     checkpoints.TRAINABLE: trainable,
                     checkpoints.OPTIMIZER: self.optimizer.state_dict(),
                     checkpoints.SCHEDULER: self.scheduler.state_dict(),
                     checkpoints.RNG: checkpoints.capture_rng(),
+                    **({START_WEIGHTS: self.start_weights} if self.start_weights is not None else {}),
                 },
                 write_model=write_model,
                 parameters={name: tuple(tensor.shape) for name, tensor in trainable.items()},
+                folder_name=None if best is None else checkpoints.BEST,
             )
         self.accelerator.wait_for_everyone()
-        self._saved: tuple[Path, bool] | None = (folder, self.sft_done)
+        if best is None:
+            self._saved: tuple[Path, bool] | None = (folder, self.sft_done)
         return folder
 
     def load(self, folder: Path) -> None:
@@ -615,8 +818,12 @@ class GRPOLearner:
             self.scheduler.load_state_dict(saved.scheduler)
         except (ValueError, KeyError, TypeError, RuntimeError) as error:
             raise checkpoints.CheckpointError(folder, f"optimizer or scheduler state does not fit ({error})") from None
+        start_file = folder / START_WEIGHTS
+        start_weights = checkpoints.load_torch(start_file) if start_file.is_file() else None
         with torch.no_grad():
             model.load_state_dict(saved.trainable, strict=False)
+        if start_weights is not None:
+            self.start_weights = {name: tensor.to(self.accelerator.device) for name, tensor in start_weights.items()}
         self.rng.bit_generator.state = sampler
         rng.apply(cuda=self.world == 1)
         self.step = step
@@ -637,35 +844,122 @@ class GRPOLearner:
     # --- the whole run --------------------------------------------------------------------------------------
 
     def train(self, progress: Callable[[Iterable[int]], Iterable[int]] = lambda steps: steps) -> dict[str, Any]:
-        """Evaluate, warm up, run GRPO for ``total_steps``, evaluate again, checkpoint; returns a summary that is
-        also written to ``summary.json``."""
+        """Evaluate, warm up (or start from ``init_from``), run GRPO for ``total_steps`` (validating every
+        ``eval_every`` steps, keeping the best checkpoint, stopping early on collapse), evaluate the last (and the
+        best) step on the eval split, checkpoint; returns a summary that is also written to ``summary.json``.
+
+        The summary's ``eval_*`` entries are test-split evaluations: ``eval_base`` (the untrained model),
+        ``eval_after_sft`` (after the warm-up) or ``eval_start`` (the ``init_from`` weights), ``eval_final`` (the
+        last step) and ``eval_best`` (the best step by validation accuracy); ``comparisons`` holds the paired
+        differences of last and best against the start (:func:`rezero_agents.stats.compare`); ``stopped`` says
+        why the run ended."""
         config = self.config
         summary: dict[str, Any] = {"config": config.to_dict()}
         checkpoint = self.latest_checkpoint() if config.resume else None
         if checkpoint is not None:
             self.load(checkpoint)
             logger.info("Resumed from %s at step %d", checkpoint, self.step)
-        if config.eval_before and checkpoint is None:
-            summary["eval_base"] = self.evaluate("base", few_shot=config.eval_base_few_shot)
+        elif config.init_from is not None:
+            summary["init_from"] = str(self.initialize_from(config.init_from))
+        fresh = checkpoint is None
+        if config.eval_before and fresh and config.init_from is None:
+            summary["eval_base"] = self.evaluate(
+                "base", config.base_eval_questions or None, few_shot=config.eval_base_few_shot
+            )
         if not self.sft_done:
             summary["sft"] = self.warm_up()
             if config.eval_before:
-                summary["eval_after_sft"] = self.evaluate("sft")
-        history = []
+                summary["eval_after_sft"] = self.evaluate("warm-up", samples=config.eval_samples)
+        elif config.eval_before and fresh and config.init_from is not None:
+            summary["eval_start"] = self.evaluate("start", samples=config.eval_samples)
+        if self.start_weights is None and self.reference is None:
+            self.mark_start()
+        guard = CollapseGuard(config)
+        best = self.best_checkpoint_record()
+        if config.eval_every and best is None:
+            best = self._validate(guard, best)
+        history: list[dict[str, Any]] = []
+        stopped: str | None = None
         for _ in progress(range(self.step, config.total_steps)):
             metrics = self.train_step()
+            if self.progress is not None:
+                self.progress("GRPO", self.step, config.total_steps)
             history.append({"step": self.step, **metrics})
-            if config.eval_every and self.step % config.eval_every == 0 and self.step < config.total_steps:
-                self.evaluate(f"step-{self.step}")
+            stopped = guard.after_step(metrics)
+            if config.eval_every and self.step % config.eval_every == 0:
+                best = self._validate(guard, best)
+                history[-1]["validation/accuracy"] = guard.last_validation
+                stopped = stopped or guard.stop_reason
             if config.save_every and self.step % config.save_every == 0:
                 self.save()
-        summary["eval_final"] = self.evaluate("final")
+            if stopped:
+                logger.warning("Stopping at step %d: %s", self.step, stopped)
+                break
+        summary["stopped"] = {"step": self.step, "reason": stopped or f"total_steps={config.total_steps} reached"}
+        summary["eval_final"] = self.evaluate("last", samples=config.eval_samples)
         summary["checkpoint"] = str(self.save())
+        if best is not None:
+            summary["best"] = best
+            if best["step"] == self.step:
+                summary["eval_best"] = summary["eval_final"]
+            else:
+                self.initialize_from(self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.BEST)
+                summary["eval_best"] = self.evaluate("best", samples=config.eval_samples)
+        summary["validation"] = self.validation_curve
+        summary["comparisons"] = _comparisons(summary)
         summary["history"] = history
         if self.is_main:
             (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         self.close()
         return summary
+
+    def _validate(self, guard: CollapseGuard, best: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Evaluate on the validation split, publish ``checkpoints/best`` when it beats ``best`` (with
+        ``keep_best``), tell the guard; returns the best record so far."""
+        result = self.evaluate(f"step-{self.step}", validation=True)
+        accuracy = float(result["accuracy"])
+        self.validation_curve.append((self.step, accuracy))
+        if best is None or accuracy > best["accuracy"]:
+            best = {"step": self.step, "split": "validation", "accuracy": accuracy, "n": result["episodes"]}
+            if self.config.keep_best:
+                self.save(best=best)
+            if self.writer is not None:
+                self.writer.add_scalar("validation/best_accuracy", accuracy, self.step)
+        guard.after_validation(accuracy, best["accuracy"])
+        return best
+
+    def best_checkpoint_record(self) -> dict[str, Any] | None:
+        """The ``selected`` record of this run's ``checkpoints/best`` (step, split, accuracy, n), if any."""
+        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.BEST
+        if not (folder / checkpoints.STATE).exists():
+            return None
+        selected = checkpoints.read_state(folder).get("selected")
+        return dict(selected) if isinstance(selected, dict) else None
+
+    def initialize_from(self, path: Path) -> Path:
+        """Load the trainable weights of the checkpoint ``path`` names (verified; the optimizer is left alone)
+        and mark the warm-up done. Returns the checkpoint folder.
+
+        Raises:
+            rezero_agents.checkpoints.CheckpointError: there is no checkpoint at ``path``, it is damaged, or its
+                weights do not fit this model (e.g. other LoRA settings).
+        """
+        info = checkpoints.resolve(Path(path), training=True)
+        if info is None:
+            raise checkpoints.CheckpointError(Path(path), "holds no checkpoint (init_from)")
+        trainable = checkpoints.load_training_state(info).trainable
+        model = self.unwrapped_model
+        checkpoints.check_parameters(
+            info.folder / checkpoints.TRAINABLE,
+            trainable,
+            checkpoints.parameter_shapes(model.named_parameters()),
+            checkpoints.settings_differences(info.config, self.config.to_dict()),
+        )
+        with torch.no_grad():
+            model.load_state_dict(trainable, strict=False)
+        self.sft_done = True
+        logger.info("Initialised the trainable weights from %s", info.folder)
+        return info.folder
 
     def close(self) -> None:
         if self.writer is not None:
@@ -680,8 +974,81 @@ def _numeric(summary: dict[str, Any]) -> dict[str, float]:
     """Flatten a summary's numbers (nested dicts become ``outer/inner``)."""
     flat: dict[str, float] = {}
     for key, value in summary.items():
+        if key == "verdicts":
+            continue
         if isinstance(value, dict):
-            flat.update({f"{key}/{k}": float(v) for k, v in value.items() if isinstance(v, int | float)})
+            flat.update(
+                {
+                    f"{key}/{k}": float(v)
+                    for k, v in value.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                }
+            )
         elif isinstance(value, int | float) and not isinstance(value, bool):
             flat[key] = float(value)
     return flat
+
+
+def _mean_kl(logprobs: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean k3 estimate of KL(π‖π_ref) over the masked tokens."""
+    delta = reference - logprobs
+    kl = torch.exp(delta) - delta - 1
+    return float((kl * mask).sum() / mask.sum().clamp(min=1))
+
+
+def _flat(values: Sequence[float]) -> bool:
+    return bool(np.allclose(values, values[0]))
+
+
+def _comparisons(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Paired test-split differences of the last and best steps against the start of GRPO (warm-up or
+    ``init_from``), and of the start against the base model, where both sides have per-question verdicts."""
+    start = summary.get("eval_after_sft") or summary.get("eval_start")
+    pairs = {
+        "last_minus_start": (summary.get("eval_final"), start),
+        "best_minus_start": (summary.get("eval_best"), start),
+        "start_minus_base": (start, summary.get("eval_base")),
+    }
+    results = {}
+    for name, (a, b) in pairs.items():
+        if a and b and "verdicts" in a and "verdicts" in b and set(a["verdicts"]) == set(b["verdicts"]):
+            results[name] = compare(a["verdicts"], b["verdicts"]).to_dict()
+    return results
+
+
+class CollapseGuard:
+    """Decides when a run should stop early: validation accuracy more than ``collapse_margin`` below the best, or
+    the trained tokens' entropy or the tokens per turn out of their band for ``collapse_patience`` steps in a row.
+    ``stop_reason`` is None while the run is healthy."""
+
+    def __init__(self, config: GRPOConfig) -> None:
+        self.config = config
+        self.stop_reason: str | None = None
+        self.last_validation = float("nan")
+        self._out_of_band = 0
+
+    def after_validation(self, accuracy: float, best: float) -> str | None:
+        self.last_validation = accuracy
+        margin = self.config.collapse_margin
+        if margin > 0 and accuracy < best - margin:
+            self.stop_reason = (
+                f"validation accuracy {accuracy:.1%} fell more than {margin:.0%} below the best {best:.1%} "
+                "(collapse_margin)"
+            )
+        return self.stop_reason
+
+    def after_step(self, metrics: dict[str, float]) -> str | None:
+        config = self.config
+        entropy = metrics.get("loss/entropy", float("nan"))
+        length = metrics.get("train/tokens_per_turn", float("nan"))
+        problems = []
+        if config.min_entropy and entropy < config.min_entropy:
+            problems.append(f"entropy {entropy:.3f} < min_entropy {config.min_entropy}")
+        if config.max_entropy and entropy > config.max_entropy:
+            problems.append(f"entropy {entropy:.3f} > max_entropy {config.max_entropy}")
+        if config.max_tokens_per_turn and length > config.max_tokens_per_turn:
+            problems.append(f"tokens per turn {length:.1f} > max_tokens_per_turn {config.max_tokens_per_turn}")
+        self._out_of_band = self._out_of_band + 1 if problems else 0
+        if self._out_of_band >= config.collapse_patience:
+            self.stop_reason = "; ".join(problems) + f" for {self._out_of_band} steps (collapse_patience)"
+        return self.stop_reason

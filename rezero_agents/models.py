@@ -140,3 +140,59 @@ def make_tiny_model(tokenizer_source: str, output_dir: Path, seed: int = 0, hidd
     shutil.rmtree(output_dir, ignore_errors=True)
     staging.rename(output_dir)
     return output_dir
+
+
+def lora_config(
+    model: Any,
+    r: int,
+    alpha: int,
+    dropout: float = 0.0,
+    targets: tuple[str, ...] | list[str] = (
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ),
+    last_layers: int = 0,
+) -> Any:
+    """The peft ``LoraConfig`` of rezero's adapters on ``model`` (the one place they are built: the GRPO learner
+    and ``benchmarks/grpo_step.py``, which gives TRL the same adapters): rank ``r``, ``lora_alpha=alpha``,
+    ``dropout``, on the ``targets`` projections of the last ``last_layers`` decoder layers (0: every layer; more
+    than the model has: every layer), for a causal LM.
+
+    Raises:
+        ValueError: ``r`` < 1, ``alpha`` <= 0, ``dropout`` outside [0, 1), no ``targets``, or ``last_layers`` < 0
+            (each named).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> model = SimpleNamespace(config=SimpleNamespace(num_hidden_layers=30))
+        >>> config = lora_config(model, r=8, alpha=16, targets=("q_proj",), last_layers=10)
+        >>> config.r, config.lora_alpha, sorted(config.target_modules), config.layers_to_transform[:2]
+        (8, 16, ['q_proj'], [20, 21])
+    """
+    from peft import LoraConfig
+
+    if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+        raise ValueError(f"lora r must be an integer >= 1, got {r!r}")
+    if not alpha > 0:
+        raise ValueError(f"lora alpha must be > 0, got {alpha!r}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"lora dropout must be in [0, 1), got {dropout!r}")
+    if not targets:
+        raise ValueError("lora targets must name at least one module (e.g. 'q_proj')")
+    if isinstance(last_layers, bool) or not isinstance(last_layers, int) or last_layers < 0:
+        raise ValueError(f"lora last_layers must be an integer >= 0 (0: every layer), got {last_layers!r}")
+    layers = int(model.config.num_hidden_layers)
+    last = min(last_layers, layers) if last_layers else layers
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(targets),
+        task_type="CAUSAL_LM",
+        layers_to_transform=list(range(layers - last, layers)),
+    )

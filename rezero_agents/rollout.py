@@ -3,23 +3,24 @@ episode as the learner needs it — one token sequence, a loss mask that is 1 ex
 prompt and on the environment's ``<information>`` messages), the sampled tokens' log-probs and the rewards.
 
 The environments are plain Gymnasium environments (``gym.make("SearchQA-v0", ...)``); only ``reset``, ``step`` and
-``env.unwrapped.task`` (to log the question) are used.
+:func:`rezero_env.types.current_task` (to log the question) are used. :class:`Episode` lives in
+:mod:`rezero_agents.records` (re-exported here).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 
-from rezero_agents.episode_log import now
 from rezero_agents.policy import Policy, SamplingConfig
-from rezero_env.types import Message, Task
+from rezero_agents.records import CORRECTNESS_TERMS, Episode
+from rezero_env.types import Message, current_task
 
-CORRECTNESS_TERMS = ("correctness", "exact_match")
+__all__ = ["CORRECTNESS_TERMS", "Episode", "TextPolicy", "collect_episodes"]
 
 
 @runtime_checkable
@@ -27,41 +28,6 @@ class TextPolicy(Protocol):
     """A policy that writes messages without tokens (e.g. the scripted searcher)."""
 
     def act(self, transcripts: Sequence[Sequence[Message]]) -> list[str]: ...
-
-
-@dataclass
-class Episode:
-    """One finished episode. Token fields are empty for text policies."""
-
-    task: Task
-    group: int
-    messages: list[Message] = field(default_factory=list)
-    searches: list[dict[str, Any]] = field(default_factory=list)
-    reward: float = 0.0
-    reward_terms: dict[str, float] = field(default_factory=dict)
-    terminated: bool = False
-    truncated: bool = False
-    cut: bool = False
-    num_turns: int = 0
-    token_ids: list[int] = field(default_factory=list)
-    loss_mask: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    finish_reasons: list[str] = field(default_factory=list)
-    started_at: str = field(default_factory=now)
-    finished_at: str = ""
-
-    @property
-    def correct(self) -> bool:
-        return any(self.reward_terms.get(name, 0.0) >= 1.0 for name in CORRECTNESS_TERMS)
-
-    @property
-    def done(self) -> bool:
-        return self.terminated or self.truncated
-
-    def extend(self, ids: Sequence[int], trainable: bool, logprobs: Sequence[float] | None = None) -> None:
-        self.token_ids += ids
-        self.loss_mask += [int(trainable)] * len(ids)
-        self.logprobs += list(logprobs) if logprobs is not None else [0.0] * len(ids)
 
 
 @dataclass
@@ -118,8 +84,10 @@ def collect_episodes(
 
 def _start(env: gym.Env[str, str], options: dict[str, Any], group: int, seed: int, policy: Any) -> _Running:
     _, info = env.reset(seed=seed, options=options)
-    episode = Episode(task=env.unwrapped.task, group=group, messages=info["messages"])  # type: ignore[attr-defined]
+    episode = Episode(task=current_task(env), group=group, messages=info["messages"])
     if not isinstance(policy, TextPolicy):
+        episode.prefix_messages = list(policy.formatter.prefix_messages)
+        episode.tokenizer = policy.formatter.tokenizer
         episode.extend(policy.formatter.prompt_ids(episode.messages), trainable=False)
     return _Running(env, episode)
 
@@ -159,8 +127,4 @@ def _play_turn(
 
 
 def _finish(episode: Episode, info: dict[str, Any], terminated: bool, truncated: bool) -> None:
-    episode.messages = info["messages"]
-    episode.searches = info["searches"]
-    episode.reward_terms = dict(info.get("reward_terms", {}))
-    episode.terminated, episode.truncated = terminated, truncated
-    episode.finished_at = now()
+    episode.finish(info, terminated, truncated)

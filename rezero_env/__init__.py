@@ -54,6 +54,8 @@ _LAZY = {
     "Task": "rezero_env.types",
     "Document": "rezero_env.types",
     "SearchResult": "rezero_env.types",
+    "current_task": "rezero_env.types",
+    "split_tasks": "rezero_env.types",
     "QADataset": "rezero_env.data.dataset",
     "load_dataset": "rezero_env.data",
     "SearchEngine": "rezero_env.search.base",

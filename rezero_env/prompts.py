@@ -1,8 +1,12 @@
-"""Text the agent reads: the default instructions, the question prompt and rendered search results."""
+"""Text the agent reads: the default instructions, the question prompt and rendered search results — and the parser
+that reads a rendered ``<information>`` body back into its documents (:func:`parse_information`), kept beside its
+writer so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rezero_env.protocol import INFORMATION_CLOSE, INFORMATION_OPEN
 from rezero_env.types import SearchResult
@@ -27,6 +31,8 @@ DEFAULT_PROMPT_TEMPLATE = (
 )
 
 NO_RESULTS_TEXT = "No results found."
+#: The header line :func:`render_results` writes above each document.
+_DOC_HEADER = re.compile(r"^Doc (\d+)(?: \(Title: (.*)\))?$")
 
 
 def render_question(template: str, question: str) -> str:
@@ -68,3 +74,43 @@ def render_results(results: Sequence[SearchResult]) -> str:
 def render_information(body: str) -> str:
     """Wrap ``body`` in an ``<information>`` block."""
     return f"{INFORMATION_OPEN}\n{body}\n{INFORMATION_CLOSE}"
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """One search result as the agent read it inside an ``<information>`` block."""
+
+    rank: int
+    title: str | None
+    text: str
+
+
+def parse_information(body: str) -> list[RenderedDocument]:
+    """The ``Doc i (Title: t)`` results of an ``<information>`` body (the text between the tags) as
+    :func:`render_results` wrote them; empty when it holds a message instead (``No results found.``,
+    ``Search failed: …``). A header line counts only at the start or after a blank line, so a document text that
+    holds a "Doc 2" line stays text.
+
+    Example:
+        >>> from rezero_env.protocol import tag_contents
+        >>> results = [SearchResult("a", "Ada was born.", 1.0, title="Ada"), SearchResult("b", "Hi.", 0.5)]
+        >>> body = tag_contents(render_results(results), "information")[0]
+        >>> parse_information(body)  # the round trip
+        [RenderedDocument(rank=1, title='Ada', text='Ada was born.'), RenderedDocument(rank=2, title=None, text='Hi.')]
+        >>> parse_information(NO_RESULTS_TEXT)
+        []
+    """
+    documents: list[RenderedDocument] = []
+    lines: list[str] = []
+    header: re.Match[str] | None = None
+    for line in body.strip("\n").split("\n"):
+        match = _DOC_HEADER.match(line)
+        if match and (not lines or not lines[-1].strip() or header is None):
+            if header is not None:
+                documents.append(RenderedDocument(int(header.group(1)), header.group(2), "\n".join(lines).strip()))
+            header, lines = match, []
+        else:
+            lines.append(line)
+    if header is not None:
+        documents.append(RenderedDocument(int(header.group(1)), header.group(2), "\n".join(lines).strip()))
+    return documents

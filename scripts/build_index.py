@@ -116,7 +116,7 @@ def build_dense(documents: tuple[Document, ...], args: Args) -> Built:
         query_prefix=args.query_prefix,
         passage_prefix=args.passage_prefix,
         index_type=args.index_type,
-        index_dir=args.index_dir / "dense" if args.index_dir else None,
+        index_dir=args.index_dir / "dense" if args.index_dir else True,
         rebuild=args.rebuild,
         batch_size=args.batch_size,
         device=args.device,

@@ -6,7 +6,14 @@
     python scripts/evaluate.py --policy model --checkpoint runs/cpu-demo           # its latest checkpoint
     python scripts/evaluate.py --policy model --model Qwen/Qwen2.5-0.5B-Instruct --dataset rezero-apollo
 
-Writes OUTPUT_DIR/summary.json and OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads). A checkpoint
+    python scripts/evaluate.py --policy model --checkpoint runs/a --samples 4    # + sampled accuracy and pass@4
+    python scripts/evaluate.py ... --compare-with runs/eval-b/summary.json          # paired: this minus that
+
+Prints accuracy with its 95 % Wilson interval (overall and per question level), greedy by default; ``--samples K``
+adds K samples per question at ``--sample-temperature`` (mean sampled accuracy and pass@K); ``--compare-with``
+pairs this evaluation with another one's summary.json on the same questions (difference, paired bootstrap
+interval, exact McNemar p). Writes OUTPUT_DIR/summary.json (with per-question ``verdicts``) and
+OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads). A checkpoint
 is read through ``rezero_agents.checkpoints`` (verified against the checksums in its state.json) and prompted as it
 was trained: with the worked examples only if its state.json says ``few_shot`` (``--few-shot/--no-few-shot``
 overrides); its base model is the one it records (``--model`` overrides).
@@ -19,7 +26,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import gymnasium as gym
 import tyro
@@ -34,6 +41,7 @@ from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
 from rezero_agents.rollout import TextPolicy
 from rezero_agents.scripted import ScriptedSearcher
+from rezero_agents.stats import compare
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,9 @@ class Args:
     top_k: int = 3
     max_turns: int = 4
     reward: str = "rezero"
+    judge: str | None = None
+    """Correctness judge by name (em_f1, contains, embedding, llm, cascade); default: the dataset's recommended one
+    (em_f1 for the synthetic world, contains for rezero-apollo)."""
     few_shot: tyro.conf.DisallowNone[bool | None] = None
     """Show the worked examples before the question (default: as a checkpoint was trained, per its state.json; yes
     for a base model)."""
@@ -63,6 +74,12 @@ class Args:
     num_envs: int = 64
     temperature: float = 0.0
     """0: greedy decoding."""
+    samples: int = 0
+    """Also play each question K times at sample_temperature: mean sampled accuracy and pass@K (0: no)."""
+    sample_temperature: float = 0.9
+    """Temperature of those samples (the GRPO presets' training temperature), with top-p 0.95 and top-k 50."""
+    compare_with: Path | None = None
+    """Another evaluation's summary.json (same split and questions): report this minus that, paired."""
     seed: int = 0
 
 
@@ -102,6 +119,12 @@ def main(args: Args) -> int:
         logger.error("evaluate: %s", error)
         return 2
 
+    judge = args.judge
+    if judge is None:
+        from rezero_env.data import load_dataset
+
+        judge = load_dataset(args.dataset).recommended_judge
+
     def make_env() -> gym.Env[str, str]:
         return gym.make(
             "SearchQA-v0",
@@ -110,19 +133,40 @@ def main(args: Args) -> int:
             top_k=args.top_k,
             max_turns=args.max_turns,
             reward=args.reward,
+            judge=judge,
         )
 
+    other = None
+    if args.compare_with is not None:
+        try:
+            other = json.loads(args.compare_with.read_text())["verdicts"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            logger.error("evaluate: --compare-with %s: not a summary.json with verdicts (%s)", args.compare_with, error)
+            return 2
     sampling = SamplingConfig(temperature=args.temperature, max_new_tokens=args.max_new_tokens)
-    summary, episodes = evaluate_policy(
-        policy,
-        make_env,
-        args.num_questions,
-        num_envs=args.num_envs,
-        sampling=sampling,
-        seed=args.seed,
-        max_sequence_tokens=args.max_sequence_tokens,
+    common = {"num_envs": args.num_envs, "seed": args.seed, "max_sequence_tokens": args.max_sequence_tokens}
+    summary, episodes = evaluate_policy(policy, make_env, args.num_questions, sampling=sampling, **common)
+    if args.samples:
+        hot = SamplingConfig(args.sample_temperature, 0.95, 50, args.max_new_tokens)
+        sampled, _ = evaluate_policy(policy, make_env, args.num_questions, sampling=hot, samples=args.samples, **common)
+        summary["sampled"] = {k: sampled[k] for k in ("sampled_accuracy", "pass_at_k", "k", "mean_reward")}
+        summary["sampled"]["temperature"] = args.sample_temperature
+    if other is not None:
+        try:
+            summary["comparison"] = {"with": str(args.compare_with), **compare(summary["verdicts"], other).to_dict()}
+        except ValueError as error:
+            logger.error("evaluate: --compare-with %s: %s", args.compare_with, error)
+            return 2
+    summary.update(
+        {
+            "policy": args.policy,
+            "model": label,
+            "dataset": args.dataset,
+            "split": args.split,
+            "judge": judge,
+            "temperature": args.temperature,
+        }
     )
-    summary.update({"policy": args.policy, "model": label, "dataset": args.dataset, "split": args.split})
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     with EpisodeLogWriter(args.output_dir / "episodes.jsonl") as log:
@@ -139,8 +183,39 @@ def main(args: Args) -> int:
             )
             for e in episodes
         )
-    print(json.dumps(summary, indent=2))
+    print(report(summary))
     return 0
+
+
+def report(summary: dict[str, Any]) -> str:
+    """The summary for a reader: accuracy with its interval, per level, sampled accuracy, the comparison."""
+    lines = [
+        f"{summary['policy']} ({summary['model']}) on {summary['dataset']}/{summary['split']}: accuracy "
+        f"{summary['accuracy']:.1%} [95 % CI {summary['accuracy_low']:.1%}, {summary['accuracy_high']:.1%}], "
+        f"n={summary['episodes']}, "
+        f"{'greedy' if not summary['temperature'] else 'T=' + str(summary['temperature'])}, judge {summary['judge']}"
+        if "accuracy" in summary
+        else "no episodes",
+    ]
+    for level, accuracy in summary.get("accuracy_by_level", {}).items():
+        low, high, n = summary["intervals_by_level"][level]
+        lines.append(f"  {level}: {accuracy:.1%} [{low:.1%}, {high:.1%}], n={n}")
+    if "sampled" in summary:
+        sampled = summary["sampled"]
+        lines.append(
+            f"sampled at T={sampled['temperature']}: mean accuracy {sampled['sampled_accuracy']:.1%}, "
+            f"pass@{sampled['k']:.0f} {sampled['pass_at_k']:.1%}"
+        )
+    if "comparison" in summary:
+        c = summary["comparison"]
+        lines.append(
+            f"minus {c['with']}: {100 * c['difference']:+.1f} points [{100 * c['low']:+.1f}, {100 * c['high']:+.1f}], "
+            f"exact McNemar p={c['p_value']:.3g} ({c['a_only']} vs {c['b_only']} discordant questions)"
+        )
+    for key in ("mean_searches", "retry_rate", "mean_reward"):
+        if key in summary:
+            lines.append(f"{key}: {summary[key]:.3f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

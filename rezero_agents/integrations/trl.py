@@ -16,7 +16,7 @@
   ``rewards/<term>/mean``.
 
 Nothing in ``rezero_env`` knows about TRL: the adapter uses the Gymnasium API (``gym.make``, ``reset``, ``step``,
-the wrapper chain) plus ``env.unwrapped.tasks`` to list the split.
+the wrapper chain) plus :func:`rezero_env.types.split_tasks` to list the split.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from rezero_agents.episode_log import EpisodeLogWriter, episode_record
 from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.rollout import Episode, collect_episodes
 from rezero_env.rewards.base import RewardTerm
-from rezero_env.types import Message
+from rezero_env.types import Message, split_tasks
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -68,7 +68,7 @@ def env_reward_terms(env: gym.Env[str, str]) -> list[tuple[str, float]]:
     current: gym.Env[str, str] = env
     while isinstance(current, gym.Wrapper):
         if isinstance(current, RewardTerm):
-            terms.append((current.name, current.weight))
+            terms.append((current.key, current.weight))
         current = current.env
     return terms[::-1]
 
@@ -263,7 +263,7 @@ class TRLAdapter:
 
         lookup = self._prompt_lookup()
         unique = set(lookup.values())
-        keep = [task.id for task in self._envs[0].unwrapped.tasks if task.id in unique]  # type: ignore[attr-defined]
+        keep = [task.id for task in split_tasks(self._envs[0]) if task.id in unique]
         if max_tasks is not None:
             if max_tasks < 1:
                 raise ValueError(f"max_tasks must be >= 1, got {max_tasks}")
@@ -293,7 +293,7 @@ class TRLAdapter:
             env = self._envs[0]
             lookup: dict[str, str] = {}
             duplicates = 0
-            for index in range(len(env.unwrapped.tasks)):  # type: ignore[attr-defined]
+            for index in range(len(split_tasks(env))):
                 _, info = env.reset(options={"task_index": index})
                 key = _prompt_key(info["messages"])
                 if key in lookup:

@@ -3,10 +3,13 @@
     rezero-playback runs/cpu-demo [more logs or run directories …] [--port 7860] [--host 127.0.0.1]
                     [--allow-model PATH_OR_NAME …] [--analytics]
 
-Tabs: **Episodes** (filters, a paged list; click a row to open it), **Episode** (the transcript, gold vs predicted
-answer, searches and reward table), **Compare** (two episodes of the same question side by side — two runs, two
-checkpoints or two training steps), **Summary plots** (reward and accuracy by step, searches per episode, for the
-filtered episodes) and **Live** (play a question with the scripted searcher or a checkpoint, turn by turn).
+Tabs: **Episodes** (filters, a paged list with reward-hack hints; click a row to open it), **Episode** (the
+transcript with the prefix messages the policy saw, gold vs predicted answer, searches, the reward table with
+weights, weighted values and each term's reason, and for training episodes the advantage, the group-mates and the
+token overlay of the loss mask), **Compare** (two episodes of the same question side by side, with the reward
+deltas and the answers and queries diffed), **Summary plots** (reward, accuracy and each weighted reward term by
+step, one series per evaluation stage; searches per episode) and **Live** (play a question with the scripted
+searcher or a checkpoint, turn by turn).
 Corrupt lines are skipped and reported in a warning at the top; **Reload logs** picks up episodes appended since
 (a training run writes one step at a time). The server binds to 127.0.0.1 unless ``--host`` says otherwise.
 
@@ -49,8 +52,14 @@ from rezero_agents.playback.loading import (
     EpisodeIndex,
     paginate,
 )
-from rezero_agents.playback.plots import by_step, searches_histogram
-from rezero_agents.playback.render import CSS, render_compare, render_episode, render_notice
+from rezero_agents.playback.plots import by_step, searches_histogram, summary_figure, terms_by_step
+from rezero_agents.playback.render import (
+    CSS,
+    render_compare,
+    render_compare_summary,
+    render_episode,
+    render_notice,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +67,7 @@ PAGE_SIZE = 25
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 MAX_COMPARE_CHOICES = 500
-_DATATYPES = ["number", "str", "str", "number", "str", "str", "str", "str", "number", "number"]
+_DATATYPES = ["number", "str", "str", "number", "str", "str", "str", "str", "number", "number", "str"]
 _SORT_LABELS = {
     "log": "log order",
     "reward": "reward ↑",
@@ -69,6 +78,24 @@ _SORT_LABELS = {
     "-searches": "searches ↓",
 }
 CHECKPOINT = "checkpoint"
+#: Page script: a click on a group-mate link in the episode view opens that episode (it types the number into the
+#: "episode #" box and presses Enter there, as a user would).
+JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a.rz-mate");
+    if (!link) return;
+    event.preventDefault();
+    const box = document.querySelector("#rz-episode-number input");
+    if (!box) return;
+    box.value = link.dataset.episode;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    for (const type of ["keydown", "keypress", "keyup"]) {
+      box.dispatchEvent(new KeyboardEvent(type, { key: "Enter", code: "Enter", keyCode: 13, bubbles: true }));
+    }
+  });
+}
+"""
 
 
 def parse_bound(value: str | float | None, name: str, whole: bool = False) -> float | None:
@@ -175,15 +202,21 @@ class PlaybackApp:
         )
         return _table(rows), status, shown.number
 
-    def plots(self, *filters: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Filter widgets' values → the by-step table and the searches histogram of the matching episodes."""
+    def plots(self, *filters: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Filter widgets' values → the by-step table, the per-term table and the searches histogram of the
+        matching episodes."""
         with self.lock:
             columns = self.index.columns()
             try:
                 ids = self.index.filter(make_filter(*filters))
             except ValueError:  # the list's status line names the bad box; the plots show nothing
                 ids = np.zeros(0, np.int64)
-        return by_step(columns, ids), searches_histogram(columns, ids)
+        return by_step(columns, ids), terms_by_step(columns, ids), searches_histogram(columns, ids)
+
+    def header(self) -> str:
+        """The page title line with the current episode and log counts."""
+        logs = len(self.index.sources)
+        return f"## rezero playback · {len(self.index):,} episodes from {logs} log{'s' * (logs != 1)}"
 
     def warning_html(self) -> str:
         warnings = self.index.warnings()
@@ -191,16 +224,17 @@ class PlaybackApp:
             return ""
         return render_notice("⚠️ " + " · ".join(warnings), "warning")
 
-    def reload(self) -> tuple[str, str, Any, Any]:
-        """Index what the logs gained since; → a notice, the warnings and fresh run/phase choices."""
+    def reload(self) -> tuple[str, str, Any, Any, str]:
+        """Index what the logs gained since; → a notice, the warnings, fresh run/phase choices and the header."""
         with self.lock:
             try:
                 added = self.index.refresh()
             except (OSError, EpisodeLogError) as error:
-                return render_notice(f"Reload failed: {error}", "error"), self.warning_html(), gr.update(), gr.update()
+                failed = render_notice(f"Reload failed: {error}", "error")
+                return failed, self.warning_html(), gr.update(), gr.update(), self.header()
             runs, phases = self.index.runs, self.index.phases
         notice = render_notice(f"Reloaded: {added:,} new episodes ({len(self.index):,} in all).")
-        return notice, self.warning_html(), gr.update(choices=runs), gr.update(choices=phases)
+        return notice, self.warning_html(), gr.update(choices=runs), gr.update(choices=phases), self.header()
 
     # --- one episode ----------------------------------------------------------------------------------------
 
@@ -213,9 +247,20 @@ class PlaybackApp:
                 record = self.index.record(int(episode_id))
                 location = self.index.location(int(episode_id))
                 task_id = self.index.task_of(int(episode_id))
+                mates = self._mates(record)
+                flags = self.index.flags(int(episode_id))
         except (IndexError, OSError, EpisodeLogError) as error:
             return render_notice(str(error), "error"), ""
-        return render_episode(record, location), task_id
+        return render_episode(record, location, mates=mates, flags=flags), task_id
+
+    def _mates(self, record: dict[str, Any]) -> list[tuple[str, int | None]]:
+        """``(episode_id, index id)`` of the group-mates a training record names (index id None when not loaded)."""
+        learner = record.get("learner")
+        members = learner.get("group_members") if isinstance(learner, dict) else None
+        if not isinstance(members, list):
+            return []
+        run, phase = str(record.get("run_id", "")), str(record.get("phase", ""))
+        return [(str(m), self.index.find_episode(run, phase, str(m))) for m in members]
 
     def open_selected(self, event: gr.SelectData) -> tuple[str, int | None, str, Any]:
         """A click on a list row → the episode view (its HTML, id, task id) and a switch to the Episode tab."""
@@ -251,16 +296,20 @@ class PlaybackApp:
         if left is None or right is None:
             return render_notice("Choose an episode for each side.")
         sides = []
+        records = []
         for episode_id in (int(left), int(right)):
             try:
                 with self.lock:
                     record = self.index.record(episode_id)
                     label = self.index.label(episode_id)
+                    flags = self.index.flags(episode_id)
             except (IndexError, OSError, EpisodeLogError) as error:
                 sides.append(render_notice(str(error), "error"))
                 continue
-            sides.append(render_notice(label) + render_episode(record, compact=True))
-        return render_compare(*sides)
+            records.append(record)
+            sides.append(render_notice(label) + render_episode(record, compact=True, flags=flags))
+        summary = render_compare_summary(*records) if len(records) == 2 else ""
+        return render_compare(sides[0], sides[1], summary)
 
     # --- live -----------------------------------------------------------------------------------------------
 
@@ -350,10 +399,7 @@ def build_app(
     step_range = index.step_range()
     demo = gr.Blocks(title="rezero playback", analytics_enabled=analytics)
     with demo:
-        gr.Markdown(
-            f"## rezero playback · {len(index):,} episodes from {len(index.sources)} log"
-            f"{'s' * (len(index.sources) != 1)}"
-        )
+        header = gr.Markdown(app.header(), elem_id="rz-header")
         warning = gr.HTML(app.warning_html(), elem_id="rz-warning")
         with gr.Tabs(selected="episodes") as tabs:
             with gr.Tab("Episodes", id="episodes"):
@@ -379,7 +425,7 @@ def build_app(
                     interactive=False,
                     wrap=True,
                     max_height=720,
-                    column_widths=["4%", "9%", "6%", "5%", "30%", "13%", "13%", "7%", "6%", "7%"],
+                    column_widths=["4%", "8%", "5%", "5%", "27%", "12%", "12%", "6%", "6%", "6%", "9%"],
                     elem_id="rz-table",
                 )
                 with gr.Row():
@@ -390,7 +436,9 @@ def build_app(
                     notice = gr.HTML()
             with gr.Tab("Episode", id="episode"):
                 with gr.Row():
-                    episode_id = gr.Number(label="episode #", precision=0, minimum=0, scale=0, min_width=120)
+                    episode_id = gr.Number(
+                        label="episode #", precision=0, minimum=0, scale=0, min_width=120, elem_id="rz-episode-number"
+                    )
                     open_button = gr.Button("Open", scale=0, min_width=90)
                     compare_button = gr.Button("Compare this question ▶", scale=0, min_width=260)
                     task_id = gr.Textbox(label="task id", interactive=False, scale=1)
@@ -405,14 +453,13 @@ def build_app(
                     right = gr.Dropdown([], label="right", scale=2)
                 compare_html = gr.HTML(render_notice("Open an episode and press “Compare this question”."))
             with gr.Tab("Summary plots", id="plots"):
-                gr.Markdown("For the episodes the list's filters select; one series per run and phase.")
-                with gr.Row():
-                    reward_plot = gr.LinePlot(
-                        x="step", y="mean reward", color="series", title="Mean reward by step", height=320
-                    )
-                    accuracy_plot = gr.LinePlot(
-                        x="step", y="accuracy", color="series", title="Accuracy by step", y_lim=[0, 1], height=320
-                    )
+                gr.Markdown(
+                    "For the episodes the list's filters select; one series per run and phase, and one per "
+                    "evaluation stage (base, warm-up, step N, best: never averaged together)."
+                )
+                summary_plot = gr.Plot(label="reward, accuracy and reward terms by step", elem_id="rz-summary-plot")
+                with gr.Accordion("plot data", open=False):
+                    steps_table = gr.Dataframe(interactive=False, elem_id="rz-plot-data")
                 searches_plot = gr.BarPlot(
                     x="searches", y="episodes", color="series", title="Searches per episode", height=320
                 )
@@ -455,14 +502,14 @@ def build_app(
             sort,
         ]
         page_outputs = [table, status, page]
-        plot_outputs = [reward_plot, accuracy_plot, searches_plot]
+        plot_outputs = [summary_plot, steps_table, searches_plot]
 
         def first_page(*values: Any) -> tuple[pd.DataFrame, str, int]:
             return app.list_page(*values, 1)
 
-        def plot_tables(*values: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-            steps, searches = app.plots(*values)
-            return steps, steps, searches
+        def plot_tables(*values: Any) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+            steps, terms, searches = app.plots(*values)
+            return summary_figure(steps, terms), steps, searches
 
         def step_page(delta: int) -> Any:
             def handler(*values: Any) -> tuple[pd.DataFrame, str, int]:
@@ -482,9 +529,9 @@ def build_app(
         previous.click(step_page(-1), [*filters, page], page_outputs, api_name="previous_page")
         following.click(step_page(+1), [*filters, page], page_outputs, api_name="next_page")
         page.submit(step_page(0), [*filters, page], page_outputs, api_name="go_to_page")
-        reload.click(app.reload, None, [notice, warning, runs, phases], api_name="reload_logs").then(
+        reload.click(app.reload, None, [notice, warning, runs, phases, header], api_name="reload_logs").then(
             step_page(0), [*filters, page], page_outputs, api_visibility="private"
-        )
+        ).then(plot_tables, filters, plot_outputs, api_visibility="private")
         table.select(app.open_selected, None, [episode_html, episode_id, task_id, tabs], api_visibility="private")
         open_button.click(app.episode, episode_id, [episode_html, task_id], api_name="open_episode")
         episode_id.submit(app.episode, episode_id, [episode_html, task_id], api_visibility="private")
@@ -519,7 +566,7 @@ def _live_tasks(settings: LiveSettings) -> list[tuple[str, int]]:
 
 def launch(demo: gr.Blocks, host: str = DEFAULT_HOST, port: int | None = DEFAULT_PORT, **options: Any) -> Any:
     """Start the server (on 127.0.0.1 by default) with the app's styles; ``options`` go to ``Blocks.launch``."""
-    return demo.launch(server_name=host, server_port=port, css=CSS, show_error=True, **options)
+    return demo.launch(server_name=host, server_port=port, css=CSS, js=JS, show_error=True, **options)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

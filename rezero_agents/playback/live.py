@@ -24,11 +24,10 @@ import gymnasium as gym
 
 import rezero_env  # noqa: F401  (registers SearchQA-v0)
 from rezero_agents import checkpoints
-from rezero_agents.episode_log import SCHEMA_VERSION, now
 from rezero_agents.models import DEFAULT_MODEL
-from rezero_agents.rollout import CORRECTNESS_TERMS
+from rezero_agents.records import live_record
 from rezero_agents.scripted import ScriptedSearcher
-from rezero_env.types import Message, Task
+from rezero_env.types import Message, Task, current_task, split_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ class LiveSettings:
 def task_choices(settings: LiveSettings, limit: int = 500) -> list[tuple[str, int]]:
     """``(label, task index)`` of the first ``limit`` tasks of the live split, for a picker."""
     env = settings.make_env()
-    tasks: Sequence[Task] = env.unwrapped.tasks  # type: ignore[attr-defined]
+    tasks = split_tasks(env)
     env.close()
     return [(f"{i}: {task.question}", i) for i, task in enumerate(tasks[:limit])]
 
@@ -234,47 +233,24 @@ def play_live(
     else:
         raise ValueError("Pick a task or type a question")
     _, info = env.reset(options=options)
-    task: Task = env.unwrapped.task  # type: ignore[attr-defined]
-    record = _record(task, info, policy, model)
+    task = current_task(env)
+    record = live_record(task, info, policy=policy, model=model)
     yield record
     total = 0.0
     while True:
         action = next_message(info["messages"])
         _, reward, terminated, truncated, info = env.step(action)
         total += float(reward)
-        record = _record(task, info, policy, model, started_at=record["started_at"])
-        record.update(reward=total, terminated=terminated, truncated=truncated)
-        record["num_turns"] = info["turn"]
-        if terminated or truncated:
-            record["finished_at"] = now()
-            record["correct"] = any(record["reward_terms"].get(n, 0.0) >= 1.0 for n in CORRECTNESS_TERMS)
-            yield record
-            return
+        record = live_record(
+            task,
+            info,
+            policy=policy,
+            model=model,
+            reward=total,
+            terminated=terminated,
+            truncated=truncated,
+            started_at=record["started_at"],
+        )
         yield record
-
-
-def _record(task: Task, info: dict[str, Any], policy: str, model: str, started_at: str | None = None) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": "live",
-        "step": -1,
-        "phase": "live",
-        "task": {
-            "id": task.id,
-            "question": task.question,
-            "answers": [a for a in task.answers if a],
-            "supporting_ids": list(task.supporting_ids),
-            "meta": dict(task.meta),
-        },
-        "messages": info["messages"],
-        "searches": info["searches"],
-        "reward": 0.0,
-        "reward_terms": dict(info.get("reward_terms") or {}),
-        "correct": False,
-        "terminated": False,
-        "truncated": False,
-        "num_turns": info["turn"],
-        "policy": policy,
-        "model": model,
-        "started_at": started_at or now(),
-    }
+        if terminated or truncated:
+            return

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from rezero_agents.episode_log import EpisodeLogError, parse_episode_line
 from rezero_env.protocol import first_answer
+from rezero_env.rewards.search_diversity import normalize_query
 from rezero_env.types import Message
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,53 @@ def predicted_answer(messages: Sequence[Message]) -> str | None:
     return None
 
 
+def hack_flags(record: dict[str, Any]) -> list[str]:
+    """Reward-hack hints for the list: ``"repeated query"`` when a query repeats an earlier one (after
+    normalisation), ``"retry without new results"`` when the retry term paid but no search after the first brought
+    back a document the earlier ones had not.
+
+    Example:
+        >>> searches = [{"query": "Who built X?", "doc_ids": ["a"]}, {"query": "who built x", "doc_ids": ["a"]}]
+        >>> hack_flags({"searches": searches, "reward_terms": {"retry": 0.5}})
+        ['repeated query', 'retry without new results']
+        >>> hack_flags({"searches": searches[:1], "reward_terms": {"retry": 0.35}})
+        []
+    """
+    searches = [s for s in record.get("searches") or [] if isinstance(s, dict)]
+    flags = []
+    queries = [normalize_query(str(s.get("query", "")))[0] for s in searches]
+    if len(set(queries)) < len(queries):
+        flags.append("repeated query")
+    terms = record.get("reward_terms")
+    retry = terms.get("retry", 0.0) if isinstance(terms, dict) else 0.0
+    if isinstance(retry, int | float) and retry > 0 and len(searches) > 1:
+        seen = {str(d) for d in searches[0].get("doc_ids") or []}
+        later = {str(d) for s in searches[1:] for d in s.get("doc_ids") or []}
+        if not later - seen:
+            flags.append("retry without new results")
+    return flags
+
+
+def stage_label(record: dict[str, Any]) -> str:
+    """What an evaluation measured: the record's ``stage`` (schema 2), else — for older logs — ``"step N"`` (or
+    ``"checkpoint <name>"`` when the record names one); "" for other phases.
+
+    Example:
+        >>> stage_label({"phase": "eval", "stage": "warm-up", "step": 0}), stage_label({"phase": "eval", "step": 4})
+        ('warm-up', 'step 4')
+    """
+    stage = record.get("stage")
+    if isinstance(stage, str) and stage.strip():
+        return stage.strip()
+    if record.get("phase") != "eval":
+        return ""
+    checkpoint = record.get("checkpoint")
+    if isinstance(checkpoint, str) and checkpoint:
+        return f"checkpoint {Path(checkpoint).name}"
+    step = record.get("step")
+    return f"step {step}" if isinstance(step, int) and step >= 0 else "eval"
+
+
 class Summary(NamedTuple):
     """The fields of one episode that the list, the filters and the plots use."""
 
@@ -100,6 +148,10 @@ class Summary(NamedTuple):
     searches: int
     turns: int
     variant: str  # model, or the checkpoint when there is one
+    stage: str = ""
+    episode_id: str = ""
+    flags: tuple[str, ...] = ()
+    terms: tuple[tuple[str, float], ...] = ()  # weighted reward terms (raw × weight when weights were logged)
 
 
 def summarize_record(record: dict[str, Any]) -> Summary:
@@ -127,7 +179,25 @@ def summarize_record(record: dict[str, Any]) -> Summary:
         searches=len(searches) if isinstance(searches, list) else 0,
         turns=turns if isinstance(turns, int) and not isinstance(turns, bool) else 0,
         variant=str(checkpoint) if checkpoint else str(record.get("model", "")),
+        stage=stage_label(record),
+        episode_id=str(record.get("episode_id") or ""),
+        flags=tuple(hack_flags(record)),
+        terms=_weighted_terms(record),
     )
+
+
+def _weighted_terms(record: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    terms = record.get("reward_terms")
+    weights = record.get("reward_weights")
+    if not isinstance(terms, dict):
+        return ()
+    weights = weights if isinstance(weights, dict) else {}
+    out = []
+    for name, value in terms.items():
+        weight = weights.get(name, 1.0)
+        if isinstance(value, int | float) and isinstance(weight, int | float) and math.isfinite(value):
+            out.append((str(name), float(value) * float(weight)))
+    return tuple(out)
 
 
 def _field(container: dict[str, Any], name: str, kinds: Any, kind_name: str, prefix: str = "") -> Any:
@@ -275,8 +345,21 @@ class _Codes:
         return self._codes.get(value)
 
 
-_INT_COLUMNS = ("source", "offset", "length", "line", "run", "phase", "step", "task", "searches", "turns", "variant")
-ROW_HEADERS = ("#", "run", "phase", "step", "question", "predicted", "gold", "correct", "reward", "searches")
+_INT_COLUMNS = (
+    "source",
+    "offset",
+    "length",
+    "line",
+    "run",
+    "phase",
+    "step",
+    "task",
+    "searches",
+    "turns",
+    "variant",
+    "stage",
+)
+ROW_HEADERS = ("#", "run", "phase", "step", "question", "predicted", "gold", "correct", "reward", "searches", "flags")
 
 
 class EpisodeIndex:
@@ -289,6 +372,10 @@ class EpisodeIndex:
     def _clear(self, paths: Sequence[Path]) -> None:
         self.sources = [SourceState(path) for path in paths]
         self._runs, self._phases, self._tasks, self._variants = _Codes(), _Codes(), _Codes(), _Codes()
+        self._stages = _Codes()
+        self._flags: list[tuple[str, ...]] = []
+        self._terms: dict[str, list[float]] = {}  # weighted term → value per episode (NaN where absent)
+        self._by_episode_id: dict[tuple[int, int, str], int] = {}  # (run, phase, episode_id) → id
         self._ints: dict[str, npt.NDArray[np.int64]] = {name: np.zeros(0, np.int64) for name in _INT_COLUMNS}
         self._reward = np.zeros(0, np.float64)
         self._correct = np.zeros(0, bool)
@@ -363,8 +450,18 @@ class EpisodeIndex:
                         summary.searches,
                         summary.turns,
                         self._variants.code(summary.variant),
+                        self._stages.code(summary.stage),
                     )
                 )
+                position = len(self._questions)
+                if summary.episode_id:
+                    key = (self._runs.code(summary.run), self._phases.code(summary.phase), summary.episode_id)
+                    self._by_episode_id.setdefault(key, position)
+                self._flags.append(summary.flags)
+                for values in self._terms.values():
+                    values.append(math.nan)
+                for name, value in summary.terms:
+                    self._terms.setdefault(name, [math.nan] * (position + 1))[position] = value
                 rewards.append(summary.reward)
                 correct.append(summary.correct)
                 self._questions.append(summary.question)
@@ -447,6 +544,7 @@ class EpisodeIndex:
                 "✓" if self._correct[i] else "✗",
                 round(float(self._reward[i]), 3),
                 int(ints["searches"][i]),
+                " · ".join(f"⚠ {flag}" for flag in self._flags[i]),
             ]
             for i in ids
         ]
@@ -485,6 +583,17 @@ class EpisodeIndex:
             return np.zeros(0, np.int64)
         return np.flatnonzero(self._ints["task"] == code).astype(np.int64)
 
+    def find_episode(self, run: str, phase: str, episode_id: str) -> int | None:
+        """The index id of the episode a record calls ``episode_id`` (e.g. a group-mate), or None."""
+        run_code, phase_code = self._runs.find(run), self._phases.find(phase)
+        if run_code is None or phase_code is None:
+            return None
+        return self._by_episode_id.get((run_code, phase_code, episode_id))
+
+    def flags(self, episode_id: int) -> tuple[str, ...]:
+        """The reward-hack hints of an episode (:func:`hack_flags`)."""
+        return self._flags[episode_id]
+
     def label(self, episode_id: int) -> str:
         """A short description: run, phase, step and model or checkpoint, with the outcome and reward."""
         ints = self._ints
@@ -492,15 +601,22 @@ class EpisodeIndex:
         return (
             f"#{episode_id} · {self._runs.values[ints['run'][episode_id]]} · "
             f"{self._phases.values[ints['phase'][episode_id]]}"
-            + (f" · step {step}" if step >= 0 else "")
+            + (f" · {stage}" if (stage := self._stages.values[ints["stage"][episode_id]]) else "")
+            + (f" · step {step}" if step >= 0 and stage != f"step {step}" else "")
             + f" · {self._variants.values[ints['variant'][episode_id]]} · "
             + f"{'correct' if self._correct[episode_id] else 'incorrect'} · reward {self._reward[episode_id]:.2f}"
         )
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
-        """Per-episode columns for the summary plots: ``run`` and ``phase`` (strings), ``step``, ``reward``,
-        ``correct``, ``searches``."""
+        """Per-episode columns for the summary plots: ``run``, ``phase`` and ``stage`` (strings), ``step``,
+        ``reward``, ``correct``, ``searches`` and ``term:<name>`` (the weighted value of each reward term; NaN where an
+        episode lacks it)."""
+        terms = {f"term:{name}": np.asarray(values, np.float64) for name, values in sorted(self._terms.items())}
         return {
+            "stage": np.asarray(self._stages.values, dtype=object)[self._ints["stage"]]
+            if len(self)
+            else np.zeros(0, dtype=object),
+            **terms,
             "run": np.asarray(self._runs.values, dtype=object)[self._ints["run"]]
             if len(self)
             else np.zeros(0, dtype=object),

@@ -8,19 +8,19 @@ written here is HTML. The styles (:data:`CSS`) use the ``rz-`` class prefix.
 
 from __future__ import annotations
 
+import difflib
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rezero_agents.playback.loading import predicted_answer
+from rezero_agents.records import expand_runs
+from rezero_env.prompts import RenderedDocument, parse_information
 from rezero_env.protocol import tag_spans
 
 #: Tags of the protocol that get a style of their own, in the order they are looked for.
 TAGS = ("think", "search", "answer", "information")
-_DOC_HEADER = re.compile(r"^Doc (\d+)(?: \(Title: (.*)\))?$")
 
 
 def esc(value: object) -> str:
@@ -56,37 +56,8 @@ def segments(text: str) -> list[tuple[str | None, str]]:
     return pieces
 
 
-@dataclass(frozen=True)
-class Document:
-    """One search result as the agent read it inside an ``<information>`` block."""
-
-    rank: int
-    title: str | None
-    text: str
-
-
-def parse_information(body: str) -> list[Document]:
-    """The ``Doc i (Title: t)`` results of an ``<information>`` body (empty when it holds a message instead, such
-    as ``No results found.``).
-
-    Example:
-        >>> parse_information("\\nDoc 1 (Title: Ada)\\nAda was born.\\n\\nDoc 2\\nMore.\\n")
-        [Document(rank=1, title='Ada', text='Ada was born.'), Document(rank=2, title=None, text='More.')]
-    """
-    documents: list[Document] = []
-    lines: list[str] = []
-    header: re.Match[str] | None = None
-    for line in body.strip("\n").split("\n"):
-        match = _DOC_HEADER.match(line)
-        if match and (not lines or not lines[-1].strip() or header is None):
-            if header is not None:
-                documents.append(Document(int(header.group(1)), header.group(2), "\n".join(lines).strip()))
-            header, lines = match, []
-        else:
-            lines.append(line)
-    if header is not None:
-        documents.append(Document(int(header.group(1)), header.group(2), "\n".join(lines).strip()))
-    return documents
+#: Kept for callers that imported it from here: the parser lives beside its writer in :mod:`rezero_env.prompts`.
+Document = RenderedDocument
 
 
 def _text(value: str) -> str:
@@ -138,9 +109,28 @@ def render_message_content(text: str) -> str:
     return "".join(parts)
 
 
-def render_transcript(messages: Sequence[Any], searches: Sequence[Any] = (), supporting_ids: Sequence[str] = ()) -> str:
+def render_transcript(
+    messages: Sequence[Any],
+    searches: Sequence[Any] = (),
+    supporting_ids: Sequence[str] = (),
+    prefix_messages: Sequence[Any] = (),
+) -> str:
     """The chat: system prompt and question prompt folded, assistant turns by block, each ``<information>``
-    message as an expandable list of its results (with the doc ids of the matching search)."""
+    message as an expandable list of its results (with the doc ids of the matching search). ``prefix_messages``
+    (the worked examples the policy was shown, not part of the environment's transcript) are folded in after the
+    system prompt, where the policy saw them."""
+    prefix = [m for m in prefix_messages if isinstance(m, Mapping)]
+    prefix_html = ""
+    if prefix:
+        shown = "".join(
+            f'<div class="rz-prefix-msg"><div class="rz-role">{esc(m.get("role", "?"))}</div>'
+            f'<div class="rz-pre">{esc(m.get("content", ""))}</div></div>'
+            for m in prefix
+        )
+        prefix_html = (
+            f'<details class="rz-msg rz-prefix"><summary>{len(prefix)} prefix message{"s" * (len(prefix) != 1)} the '
+            f"policy saw (worked examples, not part of the environment's transcript)</summary>{shown}</details>"
+        )
     supporting = {str(s) for s in supporting_ids}
     search_list = [s for s in searches if isinstance(s, Mapping)]
     parts = ['<div class="rz-chat">']
@@ -156,6 +146,8 @@ def render_transcript(messages: Sequence[Any], searches: Sequence[Any] = (), sup
                 '<details class="rz-msg rz-system"><summary>system prompt</summary>'
                 f'<div class="rz-pre">{esc(content)}</div></details>'
             )
+            parts.append(prefix_html)
+            prefix_html = ""
         elif role == "assistant":
             turn += 1
             parts.append(
@@ -164,6 +156,8 @@ def render_transcript(messages: Sequence[Any], searches: Sequence[Any] = (), sup
             )
         elif role == "user" and not seen_user:
             seen_user = True
+            parts.append(prefix_html)  # no system message: the prefix comes first
+            prefix_html = ""
             question = content.rsplit("Question:", 1)[-1].strip() if "Question:" in content else content
             parts.append(
                 '<div class="rz-msg rz-user"><div class="rz-role">user</div>'
@@ -193,23 +187,83 @@ def _number(value: Any) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else esc(value)
 
 
-def render_rewards(record: Mapping[str, Any]) -> str:
-    """The per-term reward table (each term's raw value, as the reward wrappers recorded it) and the total."""
-    terms = record.get("reward_terms") or {}
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def weighted_terms(record: Mapping[str, Any]) -> list[tuple[str, float | None, float | None, float | None, str]]:
+    """``(term, raw value, weight, weight × value, why)`` per reward term of a record. The weight comes from the
+    record's ``reward_weights`` (schema 2); for older records it is None and so is the weighted value.
+
+    Example:
+        >>> weighted_terms({"reward_terms": {"retry": 0.5}, "reward_weights": {"retry": 1.0},
+        ...                 "reward_notes": {"retry": "2 searches → 0.2 + 0.15·2"}})
+        [('retry', 0.5, 1.0, 0.5, '2 searches → 0.2 + 0.15·2')]
+    """
+    terms = record.get("reward_terms")
+    weights = record.get("reward_weights")
+    notes = record.get("reward_notes")
+    weights = weights if isinstance(weights, Mapping) else {}
+    notes = notes if isinstance(notes, Mapping) else {}
     rows = []
     if isinstance(terms, Mapping):
-        for name, value in terms.items():
-            share = min(1.0, max(0.0, float(value))) if isinstance(value, int | float) and math.isfinite(value) else 0
+        for name, raw in terms.items():
+            value, weight = _finite(raw), _finite(weights.get(name))
+            weighted = value * weight if value is not None and weight is not None else None
+            why = notes.get(name)
             rows.append(
-                f"<tr><td>{esc(name)}</td><td class='rz-num'>{_number(value)}</td>"
-                f"<td><div class='rz-bar'><div style='width:{share * 100:.0f}%'></div></div></td></tr>"
+                (str(name), value, weight, weighted, str(why) if why else _default_why(record, str(name), value))
             )
+    return rows
+
+
+def _default_why(record: Mapping[str, Any], name: str, value: float | None) -> str:
+    if name in ("correctness", "exact_match"):
+        messages = record.get("messages") if isinstance(record.get("messages"), list) else []
+        predicted = predicted_answer(messages or [])
+        if predicted is None:
+            return "no answer in the last message"
+        return f"judge {'accepted' if value else 'rejected'} “{predicted[:60]}”"
+    return ""
+
+
+def render_rewards(record: Mapping[str, Any]) -> str:
+    """The per-term reward table: each term's raw value, its weight, the weighted contribution (so the column adds
+    up to the total on screen) and the term's one-line reason; then the total reward."""
+    rows = []
+    weighted_sum = 0.0
+    complete = True
+    for name, value, weight, weighted, why in weighted_terms(record):
+        share = min(1.0, max(0.0, value)) if value is not None else 0.0
+        complete &= weighted is not None
+        weighted_sum += weighted or 0.0
+        rows.append(
+            f"<tr><td>{esc(name)}</td><td class='rz-num rz-raw'>{_number(value)}</td>"
+            f"<td class='rz-num rz-weight'>{'×' + _number(weight) if weight is not None else '—'}</td>"
+            f"<td class='rz-num rz-weighted'>{_number(weighted) if weighted is not None else '—'}</td>"
+            f"<td><div class='rz-bar'><div style='width:{share * 100:.0f}%'></div></div></td>"
+            f"<td class='rz-why'>{esc(why)}</td></tr>"
+        )
     if not rows:
-        rows.append("<tr><td colspan='3'><i>no reward terms logged</i></td></tr>")
+        rows.append("<tr><td colspan='6'><i>no reward terms logged</i></td></tr>")
+        complete = False
+    check = ""
+    total = _finite(record.get("reward"))
+    if complete and total is not None:
+        verdict = "= total" if abs(weighted_sum - total) < 1e-6 else "≠ total: terms missing?"
+        check = (
+            f"<tr class='rz-sum'><td colspan='3'>sum of weighted terms</td><td class='rz-num'>{_number(weighted_sum)}"
+            f"</td><td colspan='2'>{verdict}</td></tr>"
+        )
+    elif rows and not complete and record.get("reward_terms"):
+        check = "<tr class='rz-sum'><td colspan='6'><i>weights not logged (schema 1): raw values only</i></td></tr>"
     return (
-        '<table class="rz-table rz-rewards"><thead><tr><th>reward term</th><th>value</th><th></th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody><tfoot><tr><th>total reward</th>"
-        f"<th class='rz-num'>{_number(record.get('reward', ''))}</th><th></th></tr></tfoot></table>"
+        '<table class="rz-table rz-rewards"><thead><tr><th>reward term</th><th>value</th><th>weight</th>'
+        "<th>weighted</th><th></th><th>why</th></tr></thead>"
+        f"<tbody>{''.join(rows)}{check}</tbody><tfoot><tr><th>total reward</th><th></th><th></th>"
+        f"<th class='rz-num rz-total'>{_number(record.get('reward', ''))}</th><th></th><th></th></tr></tfoot></table>"
     )
 
 
@@ -250,7 +304,7 @@ def _answers(record: Mapping[str, Any]) -> str:
 
 def _meta(record: Mapping[str, Any], location: str | None) -> str:
     items = []
-    for key in ("run_id", "phase", "step", "split", "group", "policy", "model", "checkpoint", "num_turns"):
+    for key in ("run_id", "phase", "stage", "step", "split", "group", "policy", "model", "checkpoint", "num_turns"):
         value = record.get(key)
         if value is not None and value != "" and not (key == "step" and value == -1):
             items.append(f"<span><b>{esc(key)}</b> {esc(value)}</span>")
@@ -267,34 +321,199 @@ def _meta(record: Mapping[str, Any], location: str | None) -> str:
     return f'<div class="rz-meta">{"".join(items)}</div>'
 
 
-def render_episode(record: Mapping[str, Any], location: str | None = None, compact: bool = False) -> str:
-    """One episode: question, gold vs predicted answer, run details, reward table, searches and transcript.
+def loss_mask(record: Mapping[str, Any]) -> list[int] | None:
+    """The record's loss mask (decoded from ``learner.loss_mask_runs``), or None when it was not logged."""
+    learner = record.get("learner")
+    if not isinstance(learner, Mapping) or not isinstance(learner.get("loss_mask_runs"), list):
+        return None
+    try:
+        return expand_runs(learner["loss_mask_runs"])
+    except (TypeError, ValueError):
+        return None
+
+
+def render_tokens(record: Mapping[str, Any]) -> str:
+    """The token overlay: every token of the sequence the learner trained on, trained tokens (loss mask 1)
+    highlighted, masked ones (the prompt, the prefix, every ``<information>`` block, the template's markers) plain;
+    hovering a trained token shows its sampled log-prob and, when logged, its ratio. "" without logged tokens."""
+    learner = record.get("learner")
+    mask = loss_mask(record)
+    if not isinstance(learner, Mapping) or mask is None:
+        return ""
+    tokens = learner.get("tokens")
+    trained = sum(mask)
+    logprobs: list[Any] = learner["logprobs"] if isinstance(learner.get("logprobs"), list) else []
+    ratios: list[Any] = learner["ratios"] if isinstance(learner.get("ratios"), list) else []
+    head = (
+        f'<div class="rz-caption">{len(mask):,} tokens · <b class="rz-trained-count">{trained:,}</b> trained '
+        "(highlighted; hover for the log-prob) · the rest masked out of the loss</div>"
+    )
+    if not isinstance(tokens, list) or len(tokens) != len(mask):
+        return f'<div class="rz-tokens">{head}<i>token texts not logged</i></div>'
+    spans = []
+    position = 0
+    for text, bit in zip(tokens, mask, strict=True):
+        if bit:
+            parts = [f"log-prob {_number(logprobs[position])}" if position < len(logprobs) else "log-prob ?"]
+            if position < len(ratios):
+                parts.append(f"ratio {_number(ratios[position])}")
+            spans.append(f'<span class="rz-tok rz-tok-trained" title="{esc(" · ".join(parts))}">{esc(text)}</span>')
+            position += 1
+        else:
+            spans.append(f'<span class="rz-tok rz-tok-masked">{esc(text)}</span>')
+    return f'<div class="rz-tokens">{head}<div class="rz-token-text">{"".join(spans)}</div></div>'
+
+
+def render_learner(record: Mapping[str, Any], mates: Sequence[tuple[str, int | None]] = ()) -> str:
+    """What the learner did with a training episode: its advantage, its group's reward mean and std, and links to
+    the group-mates (``mates``: ``(episode_id, index id or None)`` pairs; a link sets the episode number). "" for
+    records without a ``learner`` section."""
+    learner = record.get("learner")
+    if not isinstance(learner, Mapping):
+        return ""
+    advantage = _finite(learner.get("advantage"))
+    sign = "rz-pos" if (advantage or 0) > 0 else "rz-neg" if (advantage or 0) < 0 else "rz-zero"
+    own = str(record.get("episode_id") or "")
+    links = []
+    for mate_id, index in mates:
+        if mate_id == own:
+            links.append(f'<span class="rz-mate-self">{esc(mate_id)} (this)</span>')
+        elif index is None:
+            links.append(f'<span class="rz-mate-missing">{esc(mate_id)}</span>')
+        else:
+            links.append(f'<a href="#" class="rz-mate" data-episode="{int(index)}">#{int(index)}</a>')
+    return (
+        '<div class="rz-learner">'
+        f'<span><b>advantage</b> <span class="rz-advantage {sign}">{_number(advantage)}</span></span>'
+        f"<span><b>group reward</b> mean {_number(_finite(learner.get('group_reward_mean')))} · std "
+        f"{_number(_finite(learner.get('group_reward_std')))}</span>"
+        + (f'<span class="rz-mates"><b>group</b> {" ".join(links)}</span>' if links else "")
+        + "</div>"
+    )
+
+
+def render_episode(
+    record: Mapping[str, Any],
+    location: str | None = None,
+    compact: bool = False,
+    mates: Sequence[tuple[str, int | None]] = (),
+    flags: Sequence[str] = (),
+) -> str:
+    """One episode: question, gold vs predicted answer, run details, what the learner did with it (advantage,
+    group-mates: ``mates``), reward-hack hints (``flags``), reward table, searches, transcript and token overlay.
     ``compact`` stacks everything in one column (for the compare view)."""
     task = record.get("task") if isinstance(record.get("task"), Mapping) else {}
     assert isinstance(task, Mapping)
     searches = record.get("searches") if isinstance(record.get("searches"), list) else []
     messages = record.get("messages") if isinstance(record.get("messages"), list) else []
     assert isinstance(searches, list) and isinstance(messages, list)
+    hints = "".join(f'<span class="rz-flag">⚠ {esc(flag)}</span>' for flag in flags)
     head = (
         f'<div class="rz-head"><div class="rz-title">{esc(task.get("question", ""))}</div>'
-        f'<div class="rz-task">task <code>{esc(task.get("id", ""))}</code></div>'
-        f"{_answers(record)}{_meta(record, location)}</div>"
+        f'<div class="rz-task">task <code>{esc(task.get("id", ""))}</code>{hints}</div>'
+        f"{_answers(record)}{_meta(record, location)}{render_learner(record, mates)}</div>"
     )
     side = (
         f'<div class="rz-side"><h4>Rewards</h4>{render_rewards(record)}'
         f"<h4>Searches ({len(searches)})</h4>{render_searches(searches)}</div>"
     )
+    prefix = record.get("prefix_messages") if isinstance(record.get("prefix_messages"), list) else []
+    tokens = render_tokens(record)
     transcript = (
         f'<div class="rz-main"><h4>Transcript</h4>'
-        f"{render_transcript(messages, searches, task.get('supporting_ids') or [])}</div>"
+        f"{render_transcript(messages, searches, task.get('supporting_ids') or [], prefix or [])}"
+        + (f"<h4>Tokens the learner saw</h4>{tokens}" if tokens else "")
+        + "</div>"
     )
     layout = "rz-compact" if compact else "rz-wide"
     return f'<div class="rz-episode">{head}<div class="rz-body {layout}">{transcript}{side}</div></div>'
 
 
-def render_compare(left: str, right: str) -> str:
-    """Two rendered episodes side by side."""
-    return f'<div class="rz-compare"><div>{left}</div><div>{right}</div></div>'
+def render_compare(left: str, right: str, summary: str = "") -> str:
+    """Two rendered episodes side by side, below an optional :func:`render_compare_summary`."""
+    return f'{summary}<div class="rz-compare"><div>{left}</div><div>{right}</div></div>'
+
+
+def word_diff(left: str, right: str) -> tuple[str, str]:
+    """``left`` and ``right`` as HTML with the words only one of them has highlighted (``<del>`` on the left,
+    ``<ins>`` on the right); the text is escaped.
+
+    Example:
+        >>> word_diff("Ada Lovelace", "Ada Byron")
+        ('Ada <del>Lovelace</del>', 'Ada <ins>Byron</ins>')
+    """
+    a, b = left.split(), right.split()
+    out_left, out_right = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        chunk_left, chunk_right = esc(" ".join(a[i1:i2])), esc(" ".join(b[j1:j2]))
+        if op == "equal":
+            out_left.append(chunk_left)
+            out_right.append(chunk_right)
+            continue
+        if chunk_left:
+            out_left.append(f"<del>{chunk_left}</del>")
+        if chunk_right:
+            out_right.append(f"<ins>{chunk_right}</ins>")
+    return " ".join(out_left), " ".join(out_right)
+
+
+def render_compare_summary(left: Mapping[str, Any], right: Mapping[str, Any]) -> str:
+    """Above a comparison: each reward term's weighted value on both sides and the delta (right − left), the total
+    and its delta, and the two answers and query lists with their differing words highlighted."""
+    lefts = {
+        name: (weighted if weighted is not None else value) for name, value, _, weighted, _ in weighted_terms(left)
+    }
+    rights = {
+        name: (weighted if weighted is not None else value) for name, value, _, weighted, _ in weighted_terms(right)
+    }
+    rows = []
+    for name in [*lefts, *(n for n in rights if n not in lefts)]:
+        a, b = lefts.get(name), rights.get(name)
+        delta = b - a if a is not None and b is not None else None
+        rows.append(
+            f"<tr><td>{esc(name)}</td><td class='rz-num'>{_number(a)}</td><td class='rz-num'>{_number(b)}</td>"
+            f"<td class='rz-num rz-delta {_delta_class(delta)}'>{_signed(delta)}</td></tr>"
+        )
+    total_a, total_b = _finite(left.get("reward")), _finite(right.get("reward"))
+    total_delta = total_b - total_a if total_a is not None and total_b is not None else None
+    table = (
+        '<table class="rz-table rz-delta-table"><thead><tr><th>reward term (weighted)</th><th>left</th><th>right</th>'
+        f"<th>Δ right − left</th></tr></thead><tbody>{''.join(rows)}</tbody><tfoot><tr><th>total reward</th>"
+        f"<th class='rz-num'>{_number(total_a)}</th><th class='rz-num'>{_number(total_b)}</th>"
+        f"<th class='rz-num rz-delta rz-delta-total {_delta_class(total_delta)}'>{_signed(total_delta)}</th></tr>"
+        "</tfoot></table>"
+    )
+    answers = [predicted_answer(r["messages"] if isinstance(r.get("messages"), list) else []) for r in (left, right)]
+    answer_left, answer_right = word_diff(answers[0] or "", answers[1] or "")
+    queries = [
+        [str(s.get("query", "")) for s in (r.get("searches") or []) if isinstance(s, Mapping)] for r in (left, right)
+    ]
+    query_rows = []
+    for position in range(max(len(queries[0]), len(queries[1]))):
+        qa = queries[0][position] if position < len(queries[0]) else ""
+        qb = queries[1][position] if position < len(queries[1]) else ""
+        da, db = word_diff(qa, qb)
+        query_rows.append(f"<tr><td class='rz-num'>{position + 1}</td><td>{da}</td><td>{db}</td></tr>")
+    diff = (
+        '<table class="rz-table rz-diff"><thead><tr><th></th><th>left</th><th>right</th></tr></thead><tbody>'
+        f"<tr class='rz-diff-answer'><td>answer</td><td>{answer_left or '<i>none</i>'}</td>"
+        f"<td>{answer_right or '<i>none</i>'}</td></tr>"
+        + "".join(query_rows).replace("<tr><td class='rz-num'>", "<tr class='rz-diff-query'><td class='rz-num'>")
+        + "</tbody></table>"
+    )
+    return f'<div class="rz-compare-summary">{table}{diff}</div>'
+
+
+def _signed(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return ("+" if value > 0 else "") + _number(value)
+
+
+def _delta_class(value: float | None) -> str:
+    if value is None or abs(value) < 1e-9:
+        return "rz-zero"
+    return "rz-pos" if value > 0 else "rz-neg"
 
 
 def render_notice(text: str, kind: str = "info") -> str:
@@ -367,4 +586,28 @@ CSS = """
 .rz-notice { border-radius: 6px; padding: 8px 12px; color: #1f2937; background: #eff6ff; border: 1px solid #bfdbfe; }
 .rz-notice-warning { background: #fffbeb; border-color: #fcd34d; }
 .rz-notice-error { background: #fef2f2; border-color: #fca5a5; }
+.rz-prefix { color: #6b7280; font-size: 12px; border-left: 4px dashed #a78bfa; }
+.rz-prefix-msg { border-top: 1px dashed #ddd6fe; padding: 3px 0; }
+.rz-learner { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; margin-top: 6px; padding: 4px 8px;
+  background: #eef2ff; border: 1px solid #c7d2fe; border-radius: 6px; }
+.rz-advantage { font-weight: 700; font-variant-numeric: tabular-nums; }
+.rz-pos { color: #15803d; } .rz-neg { color: #b91c1c; } .rz-zero { color: #6b7280; }
+.rz-mates a, .rz-mate-self, .rz-mate-missing { margin-right: 6px; }
+.rz-mate { color: #4338ca; font-weight: 700; text-decoration: underline; cursor: pointer; }
+.rz-mate-self { color: #6b7280; }
+.rz-flag { background: #fee2e2; color: #991b1b; border-radius: 4px; font-size: 11px; padding: 0 5px; margin-left: 8px; }
+.rz-why { font-size: 11px; color: #4b5563; }
+.rz-sum td { font-size: 11px; color: #4b5563; }
+.rz-tokens { border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px 8px; }
+.rz-token-text { font-family: ui-monospace, monospace; font-size: 11px; white-space: pre-wrap; word-break: break-all;
+  max-height: 420px; overflow-y: auto; line-height: 1.6; }
+.rz-tok-masked { color: #9ca3af; }
+.rz-tok-trained { background: #c7d2fe; color: #1e1b4b; border-bottom: 1px solid #6366f1; }
+.rz-compare-summary { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); gap: 16px;
+  margin-bottom: 10px; font-family: ui-sans-serif, system-ui, sans-serif; font-size: 13px; }
+.rz-compare-summary .rz-table { border-collapse: collapse; width: 100%; }
+.rz-compare-summary td, .rz-compare-summary th { border-bottom: 1px solid #e5e7eb; padding: 3px 6px; text-align: left; }
+.rz-delta { font-weight: 700; }
+.rz-diff del { background: #fee2e2; color: #991b1b; text-decoration: line-through; }
+.rz-diff ins { background: #dcfce7; color: #14532d; text-decoration: none; }
 """

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from rezero_env.types import Document, Task
+from rezero_env.types import Document, Task, corpus_fingerprint
 
 ALL_SPLIT = "all"
 
@@ -24,6 +23,10 @@ class QADataset:
         tasks: Every task of the dataset.
         splits: Split name → indices into ``tasks``. ``"all"`` is always present.
         source: Where the tasks were read from (a file or folder), named in errors; None for datasets built in code.
+        recommended_judge: The judge (a :func:`rezero_env.rewards.make_judge` name) that scores this dataset's
+            answers as a careful grader would: ``"em_f1"`` for exact short answers (the synthetic world),
+            ``"contains"`` for datasets whose agents answer in sentences or other formats (ReZero's Apollo set).
+            Measured on ``data/judge-agreement`` by the ``judges`` benchmark.
 
     Datasets compare and hash by identity (they can hold millions of documents).
 
@@ -37,6 +40,7 @@ class QADataset:
     tasks: tuple[Task, ...]
     splits: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     source: str | None = None
+    recommended_judge: str = "em_f1"
     _by_id: dict[str, Document] = field(init=False, repr=False, compare=False)
     _task_by_id: dict[str, Task] = field(init=False, repr=False, compare=False)
 
@@ -108,16 +112,6 @@ def _repeated(ids: Sequence[str]) -> tuple[int, int]:
             return first[item], index
         first[item] = index
     raise ValueError("no repeated id")
-
-
-def corpus_fingerprint(documents: Sequence[Document]) -> str:
-    """A SHA-256 over the documents' ids, titles and texts, in order: equal corpora have equal fingerprints."""
-    digest = hashlib.sha256()
-    for doc in documents:
-        for part in (doc.doc_id, doc.title or "", doc.text):
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def train_test_indices(n: int, test_size: float = 0.1, seed: int = 42) -> dict[str, tuple[int, ...]]:

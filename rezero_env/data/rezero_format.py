@@ -54,6 +54,7 @@ def load_rezero(folder: Path, name: str | None = None) -> QADataset:
         tasks=tuple(tasks),
         splits=train_test_indices(len(tasks)),
         source=str(questions_path),
+        recommended_judge="contains",  # LLM-written golds; agents answer in sentences (data/judge-agreement)
     )
 
 

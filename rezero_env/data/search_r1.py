@@ -13,7 +13,8 @@ one string); optional ``id``, ``split`` and ``data_source`` (kept in ``task.meta
 A folder holds ``corpus.jsonl`` plus ``questions.jsonl`` or ``questions.parquet`` — or Search-R1's own
 ``train.parquet`` + ``test.parquet``, whose file names give the splits. Otherwise the ``split`` column names the
 splits when every question has one, else ReZero's split (10 % test, seed 42) is used. Parquet rows count from 0.
-Questions carry no supporting documents (``supporting_ids`` is empty), so ReZero's em_chunk reward scores 0 on them.
+Questions carry no supporting documents (``supporting_ids`` is empty), so the em_chunk reward falls back to "a
+retrieved document contains a gold answer" on them (:func:`rezero_env.rewards.em_chunk.answer_in_results_reward`).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import weakref
 from collections.abc import Mapping
 from typing import Any, SupportsFloat
@@ -27,6 +28,12 @@ from rezero_env.types import Message, SearchResult, Task
 logger = logging.getLogger(__name__)
 
 RESET_OPTIONS = ("task_index", "task_id", "task")
+
+
+class UnscoredEpisodeWarning(UserWarning):
+    """An episode was reset before the environment ended it (e.g. by Gymnasium's ``TimeLimit``), so the reward
+    wrappers never scored it."""
+
 
 _engine_cache: weakref.WeakKeyDictionary[QADataset, dict[tuple[Any, ...], SearchEngine]] = weakref.WeakKeyDictionary()
 
@@ -59,7 +66,8 @@ class SearchQAEnv(gym.Env[str, str]):
     The bare environment always returns 0. Rewards are wrappers (:mod:`rezero_env.rewards`) applied by
     ``gym.make(..., reward=preset)``: ``"rezero"`` (default: correctness 4, format 2, retry 1, em_chunk 1,
     search_strategy 1, search_diversity 1), ``"em"`` (exact match) or ``"none"``. Each term is added when the episode
-    ends and reported in ``info["reward_terms"]``.
+    ends and reported in ``info["reward_terms"]`` (its weight in ``info["reward_weights"]``, a one-line reason in
+    ``info["reward_notes"]``), so the final reward is ``sum(weight × value)`` over the terms.
 
     ## Starting state
     A task drawn uniformly from the split with ``self.np_random``, or pinned with
@@ -69,17 +77,25 @@ class SearchQAEnv(gym.Env[str, str]):
     - terminated: the message holds an ``<answer>…</answer>``, or holds no ``<search>…</search>``;
     - truncated: the ``max_turns``-th message was a search (terminated=False).
 
+    Limit episodes with ``max_turns``, not with Gymnasium's ``TimeLimit`` (``gym.make(..., max_episode_steps=n)``):
+    that wrapper sits outside the reward wrappers, so an episode it cuts off gets reward 0 and empty
+    ``reward_terms``. The environment cannot see it, but the next ``reset`` of an episode that was never ended warns
+    (:class:`UnscoredEpisodeWarning`, once per environment); passing ``max_episode_steps`` to the environment itself
+    (e.g. through ``gym.make_vec``) raises a ValueError pointing to ``max_turns``.
+
     ## Info
     Every ``reset``/``step`` returns ``messages`` (the chat transcript as role/content dicts: system, user question,
     then assistant messages and user ``<information>`` messages), ``turn`` (assistant messages so far), ``searches``
-    (one dict per executed search: ``turn``, ``query``, ``doc_ids``, ``error``), ``task_id`` and ``reward_terms``.
+    (one dict per executed search: ``turn``, ``query``, ``doc_ids``, ``error``), ``task_id``, and ``reward_terms``,
+    ``reward_weights`` and ``reward_notes`` (empty until a reward wrapper fills them on the final step).
 
     ## Arguments
     - ``dataset``: ``"synthetic"``, a dataset name or folder (see :func:`rezero_env.data.load_dataset`) or a
       ``QADataset``; ``dataset_options`` go to its loader.
     - ``split``: ``"train"`` (default), ``"test"`` or ``"all"``.
     - ``search_engine``: ``"bm25"``, ``"dense"``, ``"hybrid"``, ``"noisy"``, ``"cached"``, ``"web"``, ``"remote"``
-      (see :mod:`rezero_env.search`) or any object implementing :class:`~rezero_env.search.SearchEngine`;
+      (see :mod:`rezero_env.search`) or any object implementing :class:`~rezero_env.search.SearchEngine` (its
+      methods return lists of :class:`rezero_env.types.SearchResult`; anything else raises a TypeError naming it);
       ``search_options`` go to the named engine (e.g. ``{"backend": "rank_bm25"}`` for bm25,
       ``{"base": "dense", "drop_prob": 0.2}`` for noisy). Engines built by name are shared by all environments over
       the same dataset in a process (indexes are built once); randomized engines (noisy) get their own copy, seeded
@@ -109,7 +125,14 @@ class SearchQAEnv(gym.Env[str, str]):
         max_observation_chars: int = 32_768,
         max_action_chars: int = 1 << 20,
         render_mode: str | None = None,
+        max_episode_steps: int | None = None,
     ) -> None:
+        if max_episode_steps is not None:
+            raise ValueError(
+                f"max_episode_steps={max_episode_steps!r}: limit SearchQA episodes with max_turns (e.g. "
+                f"max_turns={max_episode_steps!r}), whose truncation the reward wrappers score; a TimeLimit cut-off "
+                "would end episodes with reward 0 and no reward terms"
+            )
         for name, value, low in (
             ("top_k", top_k, 1),
             ("max_turns", max_turns, 1),
@@ -145,10 +168,21 @@ class SearchQAEnv(gym.Env[str, str]):
         self.turn = 0
         self._episode_over = True
         self._prefetched: dict[str, list[SearchResult]] = {}
+        self._warned_unscored = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """Start an episode on a drawn or pinned task (see the class docstring for ``options``)."""
         super().reset(seed=seed)
+        if not self._episode_over and self.turn > 0 and not self._warned_unscored:
+            self._warned_unscored = True
+            warnings.warn(
+                f"SearchQA: an episode was reset after {self.turn} step(s) before the environment ended it (no answer, "
+                f"fewer than max_turns={self.max_turns} turns), so its reward terms were never scored. If a TimeLimit "
+                "ended it (gym.make(..., max_episode_steps=n)), use max_turns=n instead: the environment's own "
+                "truncation is scored. (Warned once per environment.)",
+                UnscoredEpisodeWarning,
+                stacklevel=2,
+            )
         if isinstance(self.engine, RandomizedSearchEngine):
             self.engine.reseed(self.np_random)
         self.task = self._choose_task(options or {})
@@ -238,7 +272,7 @@ class SearchQAEnv(gym.Env[str, str]):
         else:
             try:
                 found = prefetched[query] if query in prefetched else self.engine.search(query, self.top_k)
-                results = found[: self.top_k]
+                results = check_results(found, self.engine, "search")[: self.top_k]
             except SearchError as error:
                 record["error"] = str(error)
                 observation = render_information(f"Search failed: {error}")
@@ -256,7 +290,35 @@ class SearchQAEnv(gym.Env[str, str]):
             "searches": [dict(record, doc_ids=list(record["doc_ids"])) for record in self.searches],
             "task_id": self.task.id,
             "reward_terms": {},
+            "reward_weights": {},
+            "reward_notes": {},
         }
+
+
+def check_results(found: object, engine: object, method: str) -> list[SearchResult]:
+    """``found`` if it is a list (or tuple) of :class:`SearchResult`; else a TypeError naming the engine, the method
+    and what it returned — so a custom engine's mistake surfaces here, not deep inside the rewards or a tokenizer.
+
+    Example:
+        >>> check_results([{"doc_id": "a"}], object(), "search")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: Search engine object.search() returned a list holding a dict (item 0); it must return a list of ...
+    """
+    name = f"{type(engine).__name__}.{method}()"
+    expected = (
+        "it must return a list of rezero_env.types.SearchResult (from rezero_env.types import SearchResult; "
+        "SearchResult(doc_id, text, score, title=None))"
+    )
+    if not isinstance(found, list | tuple):
+        raise TypeError(f"Search engine {name} returned a {type(found).__name__}; {expected}")
+    for index, result in enumerate(found):
+        if not isinstance(result, SearchResult):
+            raise TypeError(
+                f"Search engine {name} returned a {type(found).__name__} holding a {type(result).__name__} "
+                f"(item {index}); {expected}"
+            )
+    return list(found)
 
 
 def _shared_engine(dataset: QADataset, engine: str | SearchEngine, options: Mapping[str, Any] | None) -> SearchEngine:

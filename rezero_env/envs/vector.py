@@ -10,7 +10,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from rezero_env.envs.factory import make_search_qa
-from rezero_env.envs.search_qa import SearchQAEnv
+from rezero_env.envs.search_qa import SearchQAEnv, check_results
+from rezero_env.rewards.correctness import CorrectnessReward, final_answer
+from rezero_env.rewards.judges.base import BaseJudge, Item
 from rezero_env.search import SearchEngine, SearchError
 
 
@@ -59,7 +61,31 @@ class SearchQAVectorEnv(SyncVectorEnv):
     ) -> tuple[Any, np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], dict[str, Any]]:
         """Batch this step's searches per engine, then step every environment as ``SyncVectorEnv`` does."""
         self._prefetch(list(actions))
+        self._prefetch_judgements(list(actions))
         return super().step(actions)
+
+    def _prefetch_judgements(self, actions: list[Any]) -> None:
+        """Hand every answer this step will judge to its judge in one batch (an LLM judge grades them together)."""
+        batches: dict[int, tuple[BaseJudge, list[Item]]] = {}
+        for i, (env, action) in enumerate(zip(self.envs, actions, strict=True)):
+            if (self.autoreset_mode == AutoresetMode.NEXT_STEP and self._autoreset_envs[i]) or not isinstance(
+                action, str
+            ):
+                continue
+            prediction = final_answer([{"role": "assistant", "content": action}])
+            if prediction is None:
+                continue
+            task = self.search_envs[i].task
+            if task is None:
+                continue
+            layer: Any = env
+            while isinstance(layer, gym.Wrapper):
+                judge = getattr(layer, "judge", None) if isinstance(layer, CorrectnessReward) else None
+                if isinstance(judge, BaseJudge) and type(judge).prefetch is not BaseJudge.prefetch:
+                    batches.setdefault(id(judge), (judge, []))[1].append(Item(prediction, task.answers, task.question))
+                layer = layer.env
+        for judge, items in batches.values():
+            judge.prefetch(items)
 
     def _prefetch(self, actions: list[Any]) -> None:
         groups: dict[tuple[int, int], tuple[SearchEngine, int, list[tuple[SearchQAEnv, str]]]] = {}
@@ -72,8 +98,19 @@ class SearchQAVectorEnv(SyncVectorEnv):
         for engine, top_k, members in groups.values():
             queries = list(dict.fromkeys(query for _, query in members))
             try:
-                found = dict(zip(queries, engine.batch_search(queries, top_k), strict=True))
+                batches = engine.batch_search(queries, top_k)
             except SearchError:
                 continue  # every environment searches on its own and reports its own error
+            if not isinstance(batches, list | tuple) or len(batches) != len(queries):
+                raise TypeError(
+                    f"Search engine {type(engine).__name__}.batch_search() returned "
+                    f"{len(batches) if isinstance(batches, list | tuple) else type(batches).__name__!s} "
+                    f"result lists for {len(queries)} queries; it must return one list of "
+                    "rezero_env.types.SearchResult per query"
+                )
+            found = {
+                query: check_results(results, engine, "batch_search")
+                for query, results in zip(queries, batches, strict=True)
+            }
             for env, query in members:
                 env.prefetch({query: found[query]})

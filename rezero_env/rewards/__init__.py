@@ -5,7 +5,7 @@ Each term is one wrapper (``CorrectnessReward``, ``FormatReward``, …) that, wh
 (``format_reward(messages)``, …) are plain callables on a transcript, usable by any trainer.
 """
 
-from rezero_env.rewards.base import RewardTerm
+from rezero_env.rewards.base import DuplicateRewardWarning, RewardTerm
 from rezero_env.rewards.correctness import (
     CorrectnessReward,
     ExactMatchReward,
@@ -23,23 +23,39 @@ from rezero_env.rewards.judge import (
     resolve_judge,
     token_f1,
 )
+from rezero_env.rewards.judges import (
+    JUDGES,
+    BaseJudge,
+    CascadeJudge,
+    ContainsJudge,
+    JudgeError,
+    Verdict,
+    make_judge,
+)
 from rezero_env.rewards.presets import REWARD_PRESETS, apply_reward_preset
 from rezero_env.rewards.retry import RetryReward, retry_reward
 from rezero_env.rewards.search_diversity import SearchDiversityReward, search_diversity_reward
 from rezero_env.rewards.search_strategy import SearchStrategyReward, search_strategy_reward
 
 __all__ = [
+    "JUDGES",
     "REWARD_PRESETS",
+    "BaseJudge",
+    "CascadeJudge",
+    "ContainsJudge",
     "CorrectnessReward",
+    "DuplicateRewardWarning",
     "EMF1Judge",
     "EmChunkReward",
     "ExactMatchReward",
     "FormatReward",
     "Judge",
+    "JudgeError",
     "RetryReward",
     "RewardTerm",
     "SearchDiversityReward",
     "SearchStrategyReward",
+    "Verdict",
     "apply_reward_preset",
     "correctness_reward",
     "default_judge",
@@ -47,6 +63,7 @@ __all__ = [
     "exact_match",
     "exact_match_reward",
     "format_reward",
+    "make_judge",
     "normalize_answer",
     "resolve_judge",
     "retry_reward",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 
-from rezero_env.types import Message, Task
+from rezero_env.types import Message, Task, current_task
+
+
+class DuplicateRewardWarning(UserWarning):
+    """A reward term is applied twice in one wrapper stack, so the reward counts it twice."""
 
 
 def assistant_contents(messages: Sequence[Message]) -> list[str]:
@@ -65,31 +71,85 @@ def first_block(text: str, tag: str) -> str | None:
 
 class RewardTerm(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
     """Adds ``weight * score(transcript)`` to the reward of the step that ends an episode (terminated or truncated)
-    and records the raw score under ``info["reward_terms"][name]``.
+    and records the raw score under ``info["reward_terms"][key]``, the weight under ``info["reward_weights"][key]``
+    and a one-line reason (when the term gives one) under ``info["reward_notes"][key]``; so on every final step
+    ``reward == sum(info["reward_weights"][k] * info["reward_terms"][k] for k in info["reward_terms"])``.
 
-    Subclasses set ``name`` and implement :meth:`score`; the wrapped env's ``unwrapped`` must expose the current
-    ``task`` (as :class:`~rezero_env.envs.search_qa.SearchQAEnv` does).
+    ``key`` is the term's ``name``, unless the same term is already applied further in (e.g. ``CorrectnessReward``
+    on top of the default preset): then it warns (:class:`DuplicateRewardWarning`) and records under ``name_2``
+    (``name_3``, …), so the identity above still holds and the double count is visible.
+
+    Subclasses set ``name`` and implement :meth:`score` (and optionally :meth:`explain`); the wrapped env's
+    ``unwrapped`` must expose the current ``task`` (as :class:`~rezero_env.envs.search_qa.SearchQAEnv` does; see
+    :func:`rezero_env.types.current_task`).
 
     Args:
         env: The environment to wrap.
-        weight: Multiplier applied to the score before it is added to the reward.
+        weight: Multiplier applied to the score before it is added to the reward (a finite number).
+
+    Raises:
+        ValueError: for a weight that is not a finite number.
     """
 
     name: ClassVar[str] = "term"
 
     def __init__(self, env: gym.Env[str, str], weight: float = 1.0, **kwargs: Any) -> None:
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
+            raise ValueError(f"{type(self).__name__}: weight must be a finite number, got {weight!r}")
         gym.utils.RecordConstructorArgs.__init__(self, weight=weight, **kwargs)
         gym.Wrapper.__init__(self, env)
         self.weight = float(weight)
+        inner = inner_reward_keys(env)
+        self.key = self.name
+        if self.name in inner:
+            copy = 2
+            while f"{self.name}_{copy}" in inner:
+                copy += 1
+            self.key = f"{self.name}_{copy}"
+            warnings.warn(
+                f"{type(self).__name__} ({self.name!r}) is applied twice in one wrapper stack, so the reward counts "
+                f"it twice; this copy records under info['reward_terms'][{self.key!r}]. To build your own "
+                "composition start from gym.make(..., reward='none').",
+                DuplicateRewardWarning,
+                stacklevel=3,
+            )
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
         observation, reward, terminated, truncated, info = self.env.step(action)
         if terminated or truncated:
-            value = float(self.score(info["messages"], self.env.unwrapped.task))  # type: ignore[attr-defined]
-            info.setdefault("reward_terms", {})[self.name] = value
+            messages = info["messages"]
+            task = current_task(self.env)
+            value = float(self.score(messages, task))
+            info.setdefault("reward_terms", {})[self.key] = value
+            info.setdefault("reward_weights", {})[self.key] = self.weight
+            note = self.explain(messages, task, value)
+            if note:
+                info.setdefault("reward_notes", {})[self.key] = note
             reward = float(reward) + self.weight * value
         return observation, reward, terminated, truncated, info
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         """The raw value of this term for a finished episode, usually in [0, 1]."""
         raise NotImplementedError
+
+    def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
+        """A short reason for ``value`` (e.g. ``"2 searches → 0.2 + 0.15·2"``), or "" when the term gives none; it
+        must be cheap (it runs at every episode end)."""
+        return ""
+
+
+def inner_reward_keys(env: gym.Env[Any, Any]) -> list[str]:
+    """The ``key`` of every :class:`RewardTerm` in ``env``'s wrapper stack, outermost first.
+
+    Example:
+        >>> import gymnasium as gym, rezero_env
+        >>> inner_reward_keys(gym.make("SearchQA-v0", reward="rezero-no-retry"))
+        ['search_diversity', 'search_strategy', 'em_chunk', 'format', 'correctness']
+    """
+    keys = []
+    current: Any = env
+    while isinstance(current, gym.Wrapper):
+        if isinstance(current, RewardTerm):
+            keys.append(current.key)
+        current = current.env
+    return keys

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import gymnasium as gym
 
 from rezero_env.protocol import has_tag
 from rezero_env.rewards.base import RewardTerm, first_block, last_assistant_content
 from rezero_env.rewards.judge import Judge, default_judge, exact_match, resolve_judge
+from rezero_env.rewards.judges.base import accepts_question
 from rezero_env.types import Message, Task
 
 
-def correctness_reward(messages: Sequence[Message], answers: Sequence[str], judge: Judge = default_judge) -> float:
+def correctness_reward(
+    messages: Sequence[Message], answers: Sequence[str], judge: Judge = default_judge, question: str | None = None
+) -> float:
     """``judge(answer, answers)`` (clipped to [0, 1]) if the last message is the assistant's, holds an
     ``<answer>…</answer>`` and holds no ``<search>…</search>`` and no ``<information>…</information>``; else 0.
+    Judges built by name (:func:`rezero_env.rewards.make_judge`) are also given ``question``.
 
     Example:
         >>> messages = [{"role": "user", "content": "Who founded X?"},
@@ -30,7 +35,25 @@ def correctness_reward(messages: Sequence[Message], answers: Sequence[str], judg
     prediction = first_block(content, "answer")
     if prediction is None or has_tag(content, "search") or has_tag(content, "information"):
         return 0.0
+    if question is not None and accepts_question(judge):
+        return min(1.0, max(0.0, float(judge(prediction.strip(), answers, question=question))))  # type: ignore[call-arg]
     return min(1.0, max(0.0, float(judge(prediction.strip(), answers))))
+
+
+def final_answer(messages: Sequence[Message]) -> str | None:
+    """The answer :func:`correctness_reward` would judge (stripped), or None when it would pay 0 unread.
+
+    Example:
+        >>> final_answer([{"role": "assistant", "content": "<answer> 24 amperes </answer>"}])
+        '24 amperes'
+    """
+    if not messages or messages[-1]["role"] != "assistant":
+        return None
+    content = messages[-1]["content"]
+    prediction = first_block(content, "answer")
+    if prediction is None or has_tag(content, "search") or has_tag(content, "information"):
+        return None
+    return prediction.strip()
 
 
 class CorrectnessReward(RewardTerm):
@@ -47,13 +70,15 @@ class CorrectnessReward(RewardTerm):
 
     name = "correctness"
 
-    def __init__(self, env: gym.Env[str, str], weight: float = 1.0, judge: Judge | None = None) -> None:
+    def __init__(
+        self, env: gym.Env[str, str], weight: float = 1.0, judge: Judge | str | Mapping[str, Any] | None = None
+    ) -> None:
         resolved = resolve_judge(judge)  # before wrapping: a bad judge fails here, not at the first episode end
         super().__init__(env, weight=weight, judge=judge)
         self.judge: Judge = resolved
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
-        return correctness_reward(messages, task.answers, self.judge)
+        return correctness_reward(messages, task.answers, self.judge, question=task.question)
 
 
 def exact_match_reward(messages: Sequence[Message], answers: Sequence[str]) -> float:

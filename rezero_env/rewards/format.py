@@ -79,3 +79,6 @@ class FormatReward(RewardTerm):
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         return format_reward(messages)
+
+    def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
+        return "last message well formed" if value else "last message breaks the tag rules"

@@ -1,8 +1,9 @@
 """Answer judges: plain callables ``judge(prediction, answers) -> float`` in [0, 1].
 
 The default is deterministic: SQuAD's answer normalisation (lowercase, no punctuation, no articles, single spaces),
-then exact match against any accepted answer, or token F1 at or above a threshold. An LLM judge is any other
-callable with the same signature.
+then exact match against any accepted answer, or token F1 at or above a threshold (the ``em_f1`` judge). Other
+judges (``contains``, ``embedding``, ``llm``, ``cascade``) are built by name in :mod:`rezero_env.rewards.judges`;
+any callable with the same signature works too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Judge = Callable[[str, Sequence[str]], float]
 
@@ -92,6 +93,14 @@ class EMF1Judge:
         self.f1_threshold = f1_threshold
         self.max_prediction_chars = max_prediction_chars
 
+    def __eq__(self, other: object) -> bool:  # equal settings, equal judge (so an env spec recreates the same env)
+        if not isinstance(other, EMF1Judge):
+            return NotImplemented
+        return (self.f1_threshold, self.max_prediction_chars) == (other.f1_threshold, other.max_prediction_chars)
+
+    def __hash__(self) -> int:
+        return hash((EMF1Judge, self.f1_threshold, self.max_prediction_chars))
+
     def __call__(self, prediction: str, answers: Sequence[str]) -> float:
         if self.max_prediction_chars is not None and len(prediction) > self.max_prediction_chars:
             return 0.0
@@ -120,25 +129,28 @@ default_judge: Judge = EMF1Judge()
 
 
 def resolve_judge(judge: object) -> Judge:
-    """The judge to use for ``judge``: :data:`default_judge` for None, a callable as it is.
+    """The judge to use for ``judge``: :data:`default_judge` for None, a name or ``{"name": ..., **options}`` mapping
+    built by :func:`rezero_env.rewards.make_judge`, a callable as it is.
 
     Raises:
-        ValueError: for a string (judges by name are not available yet).
+        ValueError: for an unknown judge name or options it does not take.
         TypeError: for anything else that is not callable.
 
     Example:
         >>> resolve_judge(None) is default_judge
         True
+        >>> resolve_judge("contains")
+        ContainsJudge(long_gold_tokens=5, long_gold_recall=0.8)
     """
     if judge is None:
         return default_judge
-    if isinstance(judge, str):
-        raise ValueError(
-            f"judge={judge!r}: judges by name are not available yet; pass a callable judge(prediction, answers) -> "
-            "float, e.g. rezero_env.rewards.EMF1Judge(f1_threshold=0.8), or None for the default judge"
-        )
+    if isinstance(judge, str | Mapping):
+        from rezero_env.rewards.judges import make_judge  # here: the judges package imports this module
+
+        return make_judge(judge)
     if not callable(judge):
         raise TypeError(
-            f"judge must be a callable judge(prediction, answers) -> float or None, got {type(judge).__name__}"
+            "judge must be a callable judge(prediction, answers) -> float, a judge name (em_f1, contains, embedding, "
+            f"llm, cascade), a {{'name': ..., **options}} mapping or None, got {type(judge).__name__}"
         )
     return judge

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import gymnasium as gym
 
 from rezero_env.rewards.base import RewardTerm
@@ -38,12 +41,13 @@ REWARD_PRESETS: dict[str, tuple[tuple[type[RewardTerm], float], ...]] = {
 
 
 def apply_reward_preset(
-    env: gym.Env[str, str], preset: str = "rezero", judge: Judge | None = None
+    env: gym.Env[str, str], preset: str = "rezero", judge: Judge | str | Mapping[str, Any] | None = None
 ) -> gym.Env[str, str]:
-    """Wrap ``env`` with the reward terms of ``preset``; ``judge`` replaces the correctness judge.
+    """Wrap ``env`` with the reward terms of ``preset``; ``judge`` (a callable, a name such as ``"contains"`` or a
+    ``{"name": ..., **options}`` mapping, see :func:`rezero_env.rewards.make_judge`) replaces the correctness judge.
 
     Raises:
-        ValueError: for an unknown preset or a judge given by name (not available yet).
+        ValueError: for an unknown preset, an unknown judge name or options a judge does not take.
         TypeError: for a judge that is neither None nor callable.
 
     Example:
@@ -54,7 +58,8 @@ def apply_reward_preset(
     """
     if preset not in REWARD_PRESETS:
         raise ValueError(f"Unknown reward preset {preset!r}; choose one of {sorted(REWARD_PRESETS)}")
-    resolve_judge(judge)  # checked whatever the preset, so that a bad judge never passes silently
+    # Checked whatever the preset, so that a bad judge never passes silently; built once (an LLM judge loads a model).
+    judge = resolve_judge(judge)
     for wrapper, weight in REWARD_PRESETS[preset]:
         if wrapper is CorrectnessReward:
             env = CorrectnessReward(env, weight=weight, judge=judge)

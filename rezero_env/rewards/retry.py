@@ -47,3 +47,34 @@ class RetryReward(RewardTerm):
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         return retry_reward(messages)
+
+    def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
+        return retry_explanation(messages)
+
+
+def retry_explanation(messages: Sequence[Message]) -> str:
+    """Why :func:`retry_reward` gives what it gives, in one line.
+
+    Example:
+        >>> search = {"role": "assistant", "content": "<think>t</think><search>q</search>"}
+        >>> info = {"role": "user", "content": "<information>r</information>"}
+        >>> answer = {"role": "assistant", "content": "<think>t</think><answer>a</answer>"}
+        >>> retry_explanation([search, info, search, info, answer])
+        '2 searches → 0.2 + 0.15·2'
+        >>> retry_explanation([search, info])
+        'no final answer → 0'
+    """
+    contents = assistant_contents(messages)
+    if not contents or not has_tag(contents[-1], "answer"):
+        return "no final answer → 0"
+    counts = [count_blocks(content, "search", limit=_COUNTED_SEARCHES) for content in contents]
+    total = sum(counts)
+    if total == 0:
+        return "no search → 0"
+    counted = min(total, 5)
+    text = f"{total} {'search' if total == 1 else 'searches'} → 0.2 + 0.15·{counted}"
+    if total > counted:
+        text += " (5 count at most)"
+    if max(counts) > 1:
+        text += ", halved: several searches in one message"
+    return text

@@ -223,3 +223,29 @@ class SearchDiversityReward(RewardTerm):
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         return search_diversity_reward(messages, getattr(self.env.unwrapped, "max_query_chars", MAX_QUERY_CHARS))
+
+    def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
+        return diversity_explanation(messages, getattr(self.env.unwrapped, "max_query_chars", MAX_QUERY_CHARS))
+
+
+def diversity_explanation(messages: Sequence[Message], max_query_chars: int | None = MAX_QUERY_CHARS) -> str:
+    """How many queries the episode searched and how many repeat an earlier one (after normalisation), in one line.
+
+    Example:
+        >>> def search(q):
+        ...     return {"role": "assistant", "content": f"<search>{q}</search>"}
+        >>> diversity_explanation([search("who founded x"), search("Who founded X?")])
+        '2 queries, 1 distinct: 1 repeated (−0.2 each)'
+        >>> diversity_explanation([])
+        'no query → 0'
+    """
+    queries = list(itertools.islice(_queries(messages, max_query_chars), MAX_SCORED_QUERIES))
+    if not queries:
+        return "no query → 0"
+    if len(queries) == 1:
+        return "1 query → 0.2"
+    distinct = len({normalize_query(query)[0] for query in queries})
+    text = f"{len(queries)} queries, {distinct} distinct"
+    if distinct < len(queries):
+        text += f": {len(queries) - distinct} repeated (−0.2 each)"
+    return text

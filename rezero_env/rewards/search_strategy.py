@@ -70,6 +70,30 @@ def search_strategy_reward(messages: Sequence[Message]) -> float:
         >>> search_strategy_reward(messages)
         0.6
     """
+    initial, again, final = _strategy_parts(messages)
+    return round(0.2 * initial + min(0.4, 0.2 * again) + 0.4 * final, 10)
+
+
+def strategy_explanation(messages: Sequence[Message]) -> str:
+    """The parts of :func:`search_strategy_reward` that paid, in one line.
+
+    Example:
+        >>> strategy_explanation([{"role": "assistant", "content": "<think>t</think><search>q</search>"}])
+        'think+search first 0.2; no search after analysing; no answer grounded in analysis'
+    """
+    initial, again, final = _strategy_parts(messages)
+    return "; ".join(
+        (
+            "think+search first 0.2" if initial else "no think+search first",
+            f"{again} search(es) after analysing → {min(0.4, 0.2 * again):g}" if again else "no search after analysing",
+            "answer grounded in analysis 0.4" if final else "no answer grounded in analysis",
+        )
+    )
+
+
+def _strategy_parts(messages: Sequence[Message]) -> tuple[bool, int, bool]:
+    """(initial, min(searches after information, analyses after information), final) of the walk described in
+    :func:`search_strategy_reward`."""
     initial = final = last_was_information = False
     searches_after_information = analyses_after_information = 0
     for message in messages:
@@ -90,8 +114,7 @@ def search_strategy_reward(messages: Sequence[Message]) -> float:
             last_was_information = True
         else:
             last_was_information = False
-    score = 0.2 * initial + min(0.4, 0.2 * min(searches_after_information, analyses_after_information)) + 0.4 * final
-    return round(score, 10)
+    return initial, min(searches_after_information, analyses_after_information), final
 
 
 class SearchStrategyReward(RewardTerm):
@@ -101,3 +124,6 @@ class SearchStrategyReward(RewardTerm):
 
     def score(self, messages: Sequence[Message], task: Task) -> float:
         return search_strategy_reward(messages)
+
+    def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
+        return strategy_explanation(messages)

@@ -2,8 +2,9 @@
 
 - ``bm25``: keyword BM25, bm25s or rank-bm25 (:class:`BM25Search`).
 - ``dense``: sentence-transformers + faiss, index persisted with a manifest (:class:`~.dense.DenseSearch`).
-- ``hybrid``: engines fused by relative-score or reciprocal-rank fusion, default bm25 + dense (``engines``,
-  ``engine_options``, ``weights``, ``fusion``, ``rrf_k``, ``depth``; :class:`~.hybrid.HybridSearch`).
+- ``hybrid``: engines fused by relative-score fusion (default) or reciprocal-rank fusion (``fusion="rrf"``, then
+  ``rrf_k``), default bm25 + dense (``engines``, ``engine_options``, ``weights``, ``fusion``, ``rrf_k``, ``depth``;
+  :class:`~.hybrid.HybridSearch`).
 - ``noisy``: any engine with seeded distractors, drops, shuffles and truncations (``base``, ``base_options`` and the
   options of :class:`~.noisy.NoisySearch`).
 - ``cached``: any engine behind an LRU and optional on-disk cache (``base``, ``base_options``, ``maxsize``,
@@ -24,7 +25,7 @@ from typing import Any
 
 from rezero_env.search.base import RandomizedSearchEngine, SearchEngine, SearchError
 from rezero_env.search.bm25 import BM25Search
-from rezero_env.types import Document
+from rezero_env.types import Document, corpus_fingerprint
 
 #: Builds (or fetches a shared copy of) a sub-engine by name or instance, for engines made of engines.
 Resolver = Callable[[Any, Mapping[str, Any] | None], SearchEngine]
@@ -45,11 +46,12 @@ def _build_hybrid(
     engine_options: Sequence[Mapping[str, Any] | None] | None = None,
     weights: Sequence[float] | None = None,
     fusion: str = "relative",
-    rrf_k: float = 60.0,
+    rrf_k: float | None = None,
     depth: int | None = None,
 ) -> SearchEngine:
-    from rezero_env.search.hybrid import HybridSearch
+    from rezero_env.search.hybrid import HybridSearch, check_fusion
 
+    check_fusion(fusion, rrf_k)  # before building the engines (a dense index takes minutes)
     options = list(engine_options) if engine_options is not None else [None] * len(engines)
     if len(options) != len(engines):
         raise ValueError(f"hybrid: {len(engines)} engines but {len(options)} engine_options")
@@ -78,7 +80,6 @@ def _build_cached(
     maxsize: int = 4096,
     cache_dir: str | None = None,
 ) -> SearchEngine:
-    from rezero_env.data.dataset import corpus_fingerprint
     from rezero_env.search.cached import CachedSearch
 
     namespace = json.dumps([str(base), freeze(base_options or {}), corpus_fingerprint(documents)], default=str)

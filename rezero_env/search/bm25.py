@@ -23,13 +23,15 @@ import numpy as np
 from rezero_env.search.manifest import (
     MANIFEST_FILE,
     IndexCorruptError,
+    IndexDir,
     IndexManifest,
-    default_index_dir,
+    index_folder,
     library_versions,
     load_index,
+    resolve_index_dir,
     save_rebuilt,
 )
-from rezero_env.types import Document, SearchResult
+from rezero_env.types import Document, SearchResult, corpus_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +68,11 @@ class BM25Search:
         backend: ``"bm25s"`` (fast, sparse; default) or ``"rank_bm25"`` (the classic pure-Python implementation).
         k1: BM25 term-frequency saturation.
         b: BM25 length normalisation.
-        index_dir: ``None`` or ``False`` (default): keep the index in memory only. A folder: load the index from it,
-            or build it and save it there (with a manifest). ``True``: the same in the cache folder
+        index_dir: ``False`` (default): keep the index in memory only. A folder: load the index from it, or build it
+            and save it there (with a manifest). ``True``: the same in the cache folder
             ``$REZERO_CACHE/indexes/bm25-<corpus>-<settings>`` (where ``scripts/build_index.py`` saves by default).
-            Only the bm25s backend persists.
+            The same meanings as for the dense engine (:func:`~rezero_env.search.manifest.resolve_index_dir`);
+            ``None`` is refused. Only the bm25s backend persists.
         rebuild: Build and overwrite even if ``index_dir`` holds an index.
         rebuild_damaged: When the index in ``index_dir`` is damaged, rebuild it with a WARNING (default) instead of
             raising :class:`~rezero_env.search.manifest.IndexCorruptError`.
@@ -90,7 +93,7 @@ class BM25Search:
         backend: Backend = "bm25s",
         k1: float = 1.5,
         b: float = 0.75,
-        index_dir: str | os.PathLike[str] | bool | None = None,
+        index_dir: IndexDir = False,
         rebuild: bool = False,
         rebuild_damaged: bool = True,
     ) -> None:
@@ -98,9 +101,8 @@ class BM25Search:
             raise ValueError(f"Unknown BM25 backend {backend!r}; choose one of {BACKENDS}")
         if len(documents) == 0:
             raise ValueError("Cannot build a BM25 index over an empty corpus (0 documents)")
-        persist = index_dir is not None and index_dir is not False
-        if persist and not isinstance(index_dir, str | os.PathLike | bool):
-            raise ValueError(f"index_dir must be a folder path, True, False or None, got {type(index_dir).__name__}")
+        index_dir = resolve_index_dir(index_dir, "bm25")
+        persist = index_dir is not False
         if persist and backend != "bm25s":
             raise ValueError(
                 f"index_dir={index_dir!r}: only the 'bm25s' backend saves and loads indexes; {backend!r} indexes "
@@ -114,7 +116,8 @@ class BM25Search:
         self._index: Any
         if persist:
             self.manifest = self._manifest()
-            self.index_dir = _resolve_index_dir(index_dir, self.manifest)
+            self.index_dir = index_folder(index_dir, self.manifest)
+            assert self.index_dir is not None
             folder = self.index_dir
             saved = (folder / _BM25S_FOLDER).exists() or (folder / MANIFEST_FILE).exists()
             if not rebuild and saved:
@@ -172,8 +175,6 @@ class BM25Search:
         logger.debug("Indexed %d documents with %s", len(self.documents), self.backend)
 
     def _manifest(self) -> IndexManifest:
-        from rezero_env.data.dataset import corpus_fingerprint
-
         return IndexManifest(
             engine="bm25",
             corpus_fingerprint=corpus_fingerprint(self.documents),
@@ -265,13 +266,6 @@ def _inspect(index: Any) -> tuple[int, str | None]:
     if not isinstance(vocab, dict) or any(not isinstance(i, int) or not 0 <= i < len(indptr) for i in vocab.values()):
         return count, "the index's vocabulary does not match its arrays"
     return count, None
-
-
-def _resolve_index_dir(index_dir: str | os.PathLike[str] | bool | None, manifest: IndexManifest) -> Path:
-    """The folder ``index_dir`` names (``True``: the cache folder for ``manifest``)."""
-    if isinstance(index_dir, str | os.PathLike):
-        return Path(index_dir).expanduser()
-    return default_index_dir(manifest)
 
 
 def _indexed_text(doc: Document) -> str:

@@ -24,16 +24,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rezero_env.data.dataset import corpus_fingerprint
 from rezero_env.search.manifest import (
     MANIFEST_FILE,
+    IndexDir,
     IndexManifest,
-    default_index_dir,
+    index_folder,
     library_versions,
     load_index,
+    resolve_index_dir,
     save_rebuilt,
 )
-from rezero_env.types import Document, SearchResult
+from rezero_env.types import Document, SearchResult, corpus_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,10 @@ class DenseSearch:
         query_prefix: Prepended to every query (``"query: "`` for e5 models).
         passage_prefix: Prepended to every document before encoding (``"passage: "`` for e5 models).
         index_type: ``"flat"`` (exact, default), ``"hnsw"`` or ``"ivf"`` (approximate, for million-document corpora).
-        index_dir: Folder to load the index from, or to save it to after building; ``None`` uses the cache folder,
-            ``False`` keeps it in memory only.
+        index_dir: ``True`` (default): load the index from the cache folder
+            ``$REZERO_CACHE/indexes/dense-<corpus>-<settings>``, or build it and save it there. A folder: the same
+            there. ``False``: keep it in memory only. The same meanings as for bm25
+            (:func:`~rezero_env.search.manifest.resolve_index_dir`); ``None`` is refused.
         rebuild: Build and overwrite even if ``index_dir`` holds an index.
         rebuild_damaged: When the index in ``index_dir`` is damaged, rebuild it with a WARNING (default) instead of
             raising :class:`~rezero_env.search.manifest.IndexCorruptError` naming the file.
@@ -119,7 +122,7 @@ class DenseSearch:
         query_prefix: str = "",
         passage_prefix: str = "",
         index_type: IndexType = "flat",
-        index_dir: str | Path | Literal[False] | None = None,
+        index_dir: IndexDir = True,
         rebuild: bool = False,
         batch_size: int = 64,
         device: str = "cpu",
@@ -132,6 +135,7 @@ class DenseSearch:
     ) -> None:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"Unknown index_type {index_type!r}; choose one of {INDEX_TYPES}")
+        index_dir = resolve_index_dir(index_dir, "dense")
         if len(documents) == 0:
             raise ValueError("Cannot build a dense index over an empty corpus (0 documents)")
         if batch_size < 1:
@@ -161,7 +165,7 @@ class DenseSearch:
             settings=settings,
             versions=library_versions("faiss-cpu", "sentence-transformers", "torch"),
         )
-        self.index_dir = None if index_dir is False else Path(index_dir or default_index_dir(self.manifest))
+        self.index_dir = index_folder(index_dir, self.manifest)
         faiss = _import_faiss()
         folder = self.index_dir
         if (

@@ -9,6 +9,20 @@ from typing import Literal
 from rezero_env.search.base import SearchEngine
 from rezero_env.types import SearchResult
 
+#: The reciprocal-rank-fusion constant used when ``fusion="rrf"`` is given without ``rrf_k`` (Cormack et al., 2009).
+DEFAULT_RRF_K = 60.0
+
+
+def check_fusion(fusion: str, rrf_k: float | None) -> None:
+    """ValueError for an unknown ``fusion`` or an ``rrf_k`` that would have no effect (given without ``"rrf"``)."""
+    if fusion not in ("relative", "rrf"):
+        raise ValueError(f"fusion must be 'relative' or 'rrf', got {fusion!r}")
+    if rrf_k is not None and fusion != "rrf":
+        raise ValueError(
+            f"rrf_k={rrf_k!r} only applies to reciprocal-rank fusion: pass fusion='rrf' with it, or drop it "
+            f"(fusion={fusion!r} fuses min-max-normalised scores)"
+        )
+
 
 class HybridSearch:
     """Fuse the rankings of ``engines`` (typically BM25 and dense); implements
@@ -28,7 +42,8 @@ class HybridSearch:
         engines: The engines to fuse.
         weights: One weight per engine (default: all 1).
         fusion: ``"relative"`` or ``"rrf"``.
-        rrf_k: The RRF constant (``fusion="rrf"`` only); larger values flatten the rank differences.
+        rrf_k: The RRF constant (default 60; ``fusion="rrf"`` only — giving it with relative fusion is an error,
+            since it would have no effect); larger values flatten the rank differences.
         depth: Candidates requested from each engine (default ``max(4·k, 20)``).
 
     Example:
@@ -45,11 +60,11 @@ class HybridSearch:
         engines: Sequence[SearchEngine],
         weights: Sequence[float] | None = None,
         fusion: Literal["relative", "rrf"] = "relative",
-        rrf_k: float = 60.0,
+        rrf_k: float | None = None,
         depth: int | None = None,
     ) -> None:
-        if fusion not in ("relative", "rrf"):
-            raise ValueError(f"fusion must be 'relative' or 'rrf', got {fusion!r}")
+        check_fusion(fusion, rrf_k)
+        rrf_k = DEFAULT_RRF_K if rrf_k is None else rrf_k
         if not engines:
             raise ValueError("HybridSearch needs at least one engine")
         weights = tuple(float(w) for w in (weights if weights is not None else [1.0] * len(engines)))

@@ -64,7 +64,7 @@ class IndexManifest:
 
     Attributes:
         engine: The engine that built it (``"dense"``, ``"bm25"``).
-        corpus_fingerprint: :func:`rezero_env.data.dataset.corpus_fingerprint` of the indexed documents.
+        corpus_fingerprint: :func:`rezero_env.types.corpus_fingerprint` of the indexed documents.
         num_documents: How many documents were indexed.
         settings: Everything else that changes the index (encoder, dimension, index type, prefixes, BM25 k1/b, …);
             loading with different settings is an error.
@@ -328,3 +328,45 @@ def default_index_dir(manifest: IndexManifest) -> Path:
     """``$REZERO_CACHE/indexes/<engine>-<corpus fingerprint>-<settings hash>``."""
     settings = hashlib.sha256(json.dumps(manifest.settings, sort_keys=True, default=str).encode()).hexdigest()
     return cache_dir() / "indexes" / f"{manifest.engine}-{manifest.corpus_fingerprint[:16]}-{settings[:12]}"
+
+
+#: What ``index_dir`` may be, for every engine that saves indexes (bm25, dense).
+IndexDir = str | os.PathLike[str] | bool
+
+
+def resolve_index_dir(index_dir: object, engine: str) -> IndexDir:
+    """Check ``index_dir``, which means the same for every engine that saves indexes: a folder path loads the index
+    from that folder or builds and saves it there; ``True`` does the same in the cache folder
+    (:func:`default_index_dir`, where ``scripts/build_index.py`` saves by default); ``False`` keeps the index in
+    memory only. Only the defaults differ: ``False`` for bm25 (building is fast), ``True`` for dense.
+
+    Raises:
+        ValueError: for None (which used to mean "in memory" for bm25 and "cached" for dense) or another type.
+
+    Example:
+        >>> resolve_index_dir(True, "bm25"), resolve_index_dir("runs/idx", "dense")
+        (True, 'runs/idx')
+        >>> resolve_index_dir(None, "bm25")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: bm25: index_dir=None is ambiguous; pass True (the cache folder), False (in memory only) or a folder
+    """
+    if index_dir is None:
+        raise ValueError(
+            f"{engine}: index_dir=None is ambiguous; pass True (the cache folder), False (in memory only) or a folder"
+        )
+    if not isinstance(index_dir, str | os.PathLike | bool):
+        raise ValueError(
+            f"{engine}: index_dir must be a folder path, True (the cache folder) or False (in memory only), got "
+            f"{type(index_dir).__name__}"
+        )
+    return index_dir
+
+
+def index_folder(index_dir: IndexDir, manifest: IndexManifest) -> Path | None:
+    """The folder a checked ``index_dir`` names for ``manifest``'s index (None: in memory only)."""
+    if index_dir is False:
+        return None
+    if index_dir is True:
+        return default_index_dir(manifest)
+    return Path(index_dir).expanduser()

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from rezero_env.data.files import read_csv
+from rezero_env.files import read_csv
 from rezero_env.search.base import SearchEngine
 from rezero_env.types import SearchResult
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+from rezero_agents import checkpoints, grpo
 from rezero_agents.grpo import GRPOLearner, group_advantages, grpo_loss
+from rezero_agents.grpo_config import GRPOConfig
 from tests.rezero_agents.conftest import tiny_config
 
 
@@ -91,15 +94,37 @@ def test_identical_rewards_leave_the_policy_unchanged(tmp_path: Path) -> None:
 
 def test_full_fine_tuning_with_a_reference_model(tmp_path: Path) -> None:
     learner = GRPOLearner(tiny_config(tmp_path, use_lora=False, beta=0.1))
-    assert learner.reference is not None
     before, frozen = trainable_and_frozen(learner)
     assert not frozen
-    learner.train_step()
+    first = learner.train_step()
+    assert learner.reference is not None  # a frozen copy taken at the start of GRPO
+    assert first["loss/kl"] == pytest.approx(0.0, abs=1e-6)  # the first step starts at the reference
     metrics = learner.train_step()
     after, _ = trainable_and_frozen(learner)
     assert any(not torch.equal(before[n], after[n]) for n in before)
     assert metrics["loss/kl"] > 0  # the policy moved away from the reference
+    reference = dict(learner.reference.model.named_parameters())
+    assert all(torch.equal(reference[n], before[n]) for n in before)
     learner.close()
+
+
+def test_the_kl_reference_is_the_warm_start_not_the_base_model(tmp_path: Path) -> None:
+    learner = GRPOLearner(tiny_config(tmp_path, beta=0.1, sft_warmup_steps=2, sft_batch_size=2))
+    learner.warm_up()
+    warm, _ = trainable_and_frozen(learner)
+    assert any(bool(v.abs().sum() > 0) for n, v in warm.items() if "lora_B" in n)  # the warm-up moved the adapters
+    learner.mark_start()
+    first = learner.train_step()
+    assert first["loss/kl"] == pytest.approx(0.0, abs=1e-6)  # measured against the warm start: nothing moved yet
+    assert all(torch.equal(learner.start_weights[n], warm[n]) for n in warm)  # type: ignore[index]
+    now, _ = trainable_and_frozen(learner)
+    assert any(not torch.equal(now[n], warm[n]) for n in warm)  # the swap for the reference restored the weights
+    learner.save()
+    resumed = GRPOLearner(tiny_config(tmp_path, beta=0.1, sft_warmup_steps=2, sft_batch_size=2, resume=True))
+    resumed.load(resumed.latest_checkpoint())  # type: ignore[arg-type]
+    assert all(torch.equal(resumed.start_weights[n], warm[n]) for n in warm)  # type: ignore[index]
+    learner.close()
+    resumed.close()
 
 
 KEYS = ("loss/loss", "loss/grad_norm", "train/mean_reward", "train/mean_generated_tokens")
@@ -138,6 +163,185 @@ def test_train_writes_summary_logs_and_checkpoint(tmp_path: Path) -> None:
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
     checkpoint = Path(summary["checkpoint"])
     assert (checkpoint / "model" / "adapter_config.json").is_file() and (checkpoint / "optimizer.pt").is_file()
-    phases = {json.loads(line)["phase"] for line in (tmp_path / "episodes.jsonl").read_text().splitlines()}
-    assert phases == {"train", "eval"}
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert {r["phase"] for r in records} == {"train", "eval"}
+    # evaluations are told apart: a stage label each, and unique episode ids
+    assert {r["stage"] for r in records if r["phase"] == "eval"} == {"base+few-shot", "warm-up", "step 2"}
+    assert len({r["episode_id"] for r in records}) == len(records)
+    last = [r for r in records if r["stage"] == "step 2"]
+    assert all(r["checkpoint"].endswith("checkpoints/step-000002") for r in last)
+    trained = [r for r in records if r["phase"] == "train"]
+    assert all("advantage" in r["learner"] and len(r["learner"]["group_members"]) == 2 for r in trained)
     assert json.loads((tmp_path / "summary.json").read_text())["eval_final"]["episodes"] == 2
+
+
+def scalar_tags(folder: Path) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags: set[str] = set()
+    for events in folder.glob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        tags |= set(accumulator.Tags()["scalars"])
+    return tags
+
+
+DIAGNOSTICS = (
+    "loss/entropy",
+    "loss/kl",
+    "loss/clip_ratio",
+    "loss/grad_norm",
+    "train/tokens_per_turn",
+    "train/mean_searches",
+    "train/zero_signal_groups",
+    "train/reward_terms/length",
+    "perf/rollout_seconds",
+    "perf/forward_seconds",
+    "perf/backward_seconds",
+    "perf/generated_tokens_per_s",
+    "perf/trained_tokens_per_s",
+    "validation/accuracy",
+    "validation/best_accuracy",
+    "test_last/accuracy",
+    "test_best/accuracy",
+)
+
+
+def test_validation_keeps_the_best_checkpoint_and_logs_every_diagnostic(tmp_path: Path) -> None:
+    learner = GRPOLearner(tiny_config(tmp_path, total_steps=2, eval_every=1, validation_questions=3))
+    assert set(learner.train_tasks).isdisjoint(learner.validation_tasks) and len(learner.validation_tasks) == 3
+    accuracies = iter([0.2, 0.6, 0.4])  # step 0, 1, 2: the best is step 1
+    real_evaluate = learner.evaluate
+
+    def evaluate(label: str, *args: Any, validation: bool = False, **kwargs: Any) -> dict[str, Any]:
+        summary = real_evaluate(label, *args, validation=validation, **kwargs)
+        if validation:
+            summary["accuracy"] = next(accuracies)
+        return summary
+
+    learner.evaluate = evaluate  # type: ignore[method-assign]
+    weights_at = {}
+    real_step = learner.train_step
+
+    def train_step() -> dict[str, float]:
+        metrics = real_step()
+        weights_at[learner.step] = {k: v.clone() for k, v in trainable_and_frozen(learner)[0].items()}
+        return metrics
+
+    learner.train_step = train_step  # type: ignore[method-assign]
+    summary = learner.train()
+    assert summary["best"] == {"step": 1, "split": "validation", "accuracy": 0.6, "n": 3}
+    best = tmp_path / "checkpoints" / "best"
+    assert json.loads((best / "state.json").read_text())["selected"]["step"] == 1
+    assert (tmp_path / "checkpoints" / "latest").read_text().strip() == "step-000002"  # best leaves latest alone
+    assert {"eval_final", "eval_best", "stopped"} <= set(summary)
+    assert summary["eval_best"]["label"] == "best" and summary["eval_final"]["label"] == "last"
+    # the model was evaluated with the best step's weights
+    weights, _ = trainable_and_frozen(learner)
+    assert all(torch.equal(weights[n], weights_at[1][n]) for n in weights)
+    assert not all(torch.equal(weights_at[2][n], weights_at[1][n]) for n in weights)
+    missing = set(DIAGNOSTICS) - scalar_tags(tmp_path / "tb")
+    assert not missing, missing
+
+
+def test_eval_every_refuses_to_select_on_the_test_split(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="validation"):
+        tiny_config(tmp_path, eval_every=1, validation_questions=0)
+
+
+def test_validation_questions_are_never_trained_on(tmp_path: Path) -> None:
+    learner = GRPOLearner(tiny_config(tmp_path, validation_questions=50, questions_per_step=8))
+    held_out = set(learner.validation_tasks)
+    drawn = set()
+    for _ in range(40):
+        drawn |= set(learner.rng.choice(learner.train_tasks, size=8, replace=False).tolist())
+    assert drawn and drawn.isdisjoint(held_out)
+    again = GRPOLearner(tiny_config(tmp_path / "other", validation_questions=50, seed=7))
+    assert again.validation_tasks == learner.validation_tasks  # validation_seed, not seed, draws them
+    learner.close()
+    again.close()
+
+
+def test_collapse_guard_stops_on_entropy_out_of_band(tmp_path: Path) -> None:
+    learner = GRPOLearner(tiny_config(tmp_path, total_steps=4, max_entropy=1e-6, collapse_patience=2))
+    summary = learner.train()
+    assert summary["stopped"]["step"] == 2
+    assert "max_entropy" in summary["stopped"]["reason"] and len(summary["history"]) == 2
+
+
+def test_collapse_guard_rules() -> None:
+    from rezero_agents.grpo import CollapseGuard
+
+    guard = CollapseGuard(GRPOConfig(collapse_margin=0.1))
+    assert guard.after_validation(0.35, best=0.4) is None
+    assert "collapse_margin" in (guard.after_validation(0.25, best=0.4) or "")
+    guard = CollapseGuard(GRPOConfig(max_tokens_per_turn=50, collapse_patience=2))
+    assert guard.after_step({"train/tokens_per_turn": 60}) is None
+    assert guard.after_step({"train/tokens_per_turn": 40}) is None  # back in the band: the count restarts
+    assert guard.after_step({"train/tokens_per_turn": 60}) is None
+    assert "max_tokens_per_turn" in (guard.after_step({"train/tokens_per_turn": 61}) or "")
+
+
+def test_init_from_starts_from_a_saved_warm_start(tmp_path: Path) -> None:
+    warm = GRPOLearner(tiny_config(tmp_path / "warm", sft_warmup_steps=1, sft_batch_size=2))
+    warm.warm_up()
+    folder = warm.save()
+    saved, _ = trainable_and_frozen(warm)
+    warm.close()
+    learner = GRPOLearner(tiny_config(tmp_path / "run", sft_warmup_steps=5, init_from=tmp_path / "warm"))
+    assert learner.initialize_from(tmp_path / "warm") == folder
+    weights, _ = trainable_and_frozen(learner)
+    assert all(torch.equal(weights[n], saved[n]) for n in weights) and learner.sft_done
+    learner.close()
+    with pytest.raises(checkpoints.CheckpointError, match="holds no checkpoint"):
+        GRPOLearner(tiny_config(tmp_path / "x", init_from=tmp_path / "nothing")).train()
+
+
+def test_dynamic_sampling_trains_only_groups_whose_rewards_differ(tmp_path: Path) -> None:
+    learner = GRPOLearner(
+        tiny_config(tmp_path, dynamic_sampling=True, oversample=2.0, questions_per_step=2, rollout_batch_size=8)
+    )
+    seen: list[list[int]] = []
+    real_optimize = learner.optimize
+
+    def optimize(episodes: Any, advantages: Any) -> dict[str, float]:
+        seen.append([e.group for e in episodes])
+        assert len(episodes) == len(advantages)
+        return real_optimize(episodes, advantages)
+
+    learner.optimize = optimize  # type: ignore[method-assign]
+    rewards_by_group: dict[int, list[float]] = {}
+    real_collect = grpo.collect_episodes
+
+    def collect(*args: Any, **kwargs: Any) -> Any:
+        episodes = real_collect(*args, **kwargs)
+        for e in episodes:
+            rewards_by_group.setdefault(e.group, []).append(e.reward)
+        return episodes
+
+    grpo.collect_episodes = collect  # type: ignore[assignment]
+    try:
+        metrics = learner.train_step()
+    finally:
+        grpo.collect_episodes = real_collect  # type: ignore[assignment]
+    assert len(rewards_by_group) == 4  # 2 questions × oversample 2 drawn and played
+    trained = set(seen[0])
+    assert len(trained) == metrics["train/trained_groups"] <= 2
+    assert all(len(set(rewards_by_group[g])) > 1 for g in trained)
+    learner.close()
+
+
+def test_gated_shaping_pays_shaping_terms_only_with_a_correct_answer(tmp_path: Path) -> None:
+    from rezero_agents.rollout import Episode
+    from rezero_env.types import Task
+
+    learner = GRPOLearner(tiny_config(tmp_path, env_id="SearchQA-v0", reward="rezero", reward_shaping="gated"))
+    task = Task(id="t", question="q?", answers=("a",))
+    terms = {"correctness": 0.0, "format": 1.0, "retry": 0.5, "em_chunk": 1.0, "search_strategy": 0.6}
+    wrong = Episode(task, 0, reward=4 * 0 + 2 * 1 + 0.5 + 1 + 0.6, reward_terms=terms)
+    right = Episode(task, 0, reward=4 + 2 * 1 + 0.5 + 1 + 0.6, reward_terms={**terms, "correctness": 1.0})
+    assert learner.training_reward(wrong) == pytest.approx(2.0)  # format only
+    assert learner.training_reward(right) == pytest.approx(right.reward)
+    learner.close()
+    with pytest.raises(ValueError, match="named reward preset"):
+        GRPOLearner(tiny_config(tmp_path / "x", reward_shaping="gated", reward="custom"))

@@ -121,9 +121,9 @@ def test_a_rewritten_log_is_indexed_again(tmp_path: Path, records: list[dict[str
 
 def test_another_schema_version_is_refused_with_file_and_line(tmp_path: Path, records: list[dict[str, Any]]) -> None:
     path = tmp_path / "episodes.jsonl"
-    path.write_text(json.dumps(records[0]) + "\n" + json.dumps(dict(records[0], schema_version=2)) + "\n")
+    path.write_text(json.dumps(records[0]) + "\n" + json.dumps(dict(records[0], schema_version=3)) + "\n")
     with pytest.raises(
-        EpisodeLogError, match=r"episodes\.jsonl:2: episode log schema_version 2; this version of rezero reads 1"
+        EpisodeLogError, match=r"episodes\.jsonl:2: episode log schema_version 3; this version of rezero reads 1 and 2"
     ):
         EpisodeIndex.load([path])
 

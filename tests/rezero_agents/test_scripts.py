@@ -37,6 +37,38 @@ def test_evaluate_scripted_policy(tmp_path: Path) -> None:
     assert len((tmp_path / "episodes.jsonl").read_text().splitlines()) == 10
 
 
+def test_evaluate_reports_intervals_samples_and_a_paired_comparison(tmp_path: Path) -> None:
+    first = run("scripts/evaluate.py", "--num-questions", "6", "--output-dir", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "[95 % CI" in first.stdout and "n=6" in first.stdout
+    second = run(
+        "scripts/evaluate.py",
+        "--num-questions",
+        "6",
+        "--samples",
+        "2",
+        "--compare-with",
+        str(tmp_path / "a" / "summary.json"),
+        "--output-dir",
+        str(tmp_path / "b"),
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert len(summary["verdicts"]) == 6 and summary["sampled"]["k"] == 2
+    assert summary["comparison"]["difference"] == 0 and summary["comparison"]["p_value"] == 1
+    assert "McNemar" in second.stdout and "pass@2" in second.stdout
+    other = run(
+        "scripts/evaluate.py",
+        "--num-questions",
+        "4",
+        "--compare-with",
+        str(tmp_path / "a" / "summary.json"),
+        "--output-dir",
+        str(tmp_path / "c"),
+    )
+    assert other.returncode == 2 and "different questions" in other.stderr
+
+
 def test_evaluate_a_checkpoint(tmp_path: Path) -> None:
     train = run(
         "scripts/train_grpo.py",
@@ -67,3 +99,40 @@ def test_evaluate_a_checkpoint(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["episodes"] == 2
+
+
+def test_demo_prints_intervals_paired_differences_and_the_playback_command(tmp_path: Path) -> None:
+    result = run(
+        "scripts/demo.py",
+        "--model",
+        "tiny-random",
+        "--output-dir",
+        str(tmp_path),
+        "--total-steps",
+        "1",
+        "--eval-questions",
+        "3",
+        "--validation-questions",
+        "0",
+        "--questions-per-step",
+        "2",
+        "--num-generations",
+        "2",
+        "--rollout-batch-size",
+        "4",
+        "--max-new-tokens",
+        "8",
+        "--sft-warmup-steps",
+        "1",
+        "--sft-batch-size",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (tmp_path / "results.md").read_text()
+    assert "accuracy [95 % CI]" in report and "/3)" in report
+    assert "GRPO minus warm-up" in report and "McNemar" in report
+    assert f"python scripts/playback.py {tmp_path}" in result.stdout
+    assert "FutureWarning" not in result.stderr and "Loading weights" not in result.stderr
+    assert "eval warm-up" in result.stderr and "GRPO" in result.stderr  # one progress bar per phase
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["comparisons"]) == {"grpo_minus_warm_up", "warm_up_minus_base"}

@@ -246,6 +246,13 @@ def test_hybrid_fuses_ranks_by_weighted_rrf() -> None:
         HybridSearch([Fixed([]), Fixed([])], weights=[1.0])
     with pytest.raises(ValueError, match="at least one > 0"):
         HybridSearch([Fixed([])], weights=[0.0])
+    # rrf_k has an effect only with reciprocal-rank fusion: with the default relative fusion it is refused
+    with pytest.raises(ValueError, match=r"rrf_k=60 only applies to reciprocal-rank fusion: pass fusion='rrf'"):
+        HybridSearch([Fixed(["a"])], rrf_k=60)
+    with pytest.raises(ValueError, match="rrf_k=10 only applies"):
+        make_search_engine("hybrid", [Document("a", "Aurora")], {"engines": ["bm25", "dense"], "rrf_k": 10})
+    default_rrf = HybridSearch([Fixed(["a", "b"])], fusion="rrf")
+    assert default_rrf.rrf_k == 60.0 and [round(r.score, 5) for r in default_rrf.search("q", 2)] == [0.01639, 0.01613]
 
 
 def test_hybrid_relative_fusion_sums_min_max_normalised_scores() -> None:

@@ -1,0 +1,114 @@
+"""Judges by name: ``make_judge(name, **options)`` → ``judge(prediction, answers) -> float`` in [0, 1].
+
+- ``em_f1``: SQuAD-normalised exact match or token F1 ≥ 0.8 (:class:`~rezero_env.rewards.judge.EMF1Judge`, the
+  default; comparable with Search-R1-style tables). Microseconds.
+- ``contains``: the gold, normalised as a grader would, inside the prediction; hedges, lists of candidates,
+  refusals, echoes of the question and padding rejected (:class:`ContainsJudge`). Microseconds.
+- ``embedding``: MiniLM cosine ≥ a threshold calibrated on ``data/judge-agreement``
+  (:class:`~rezero_env.rewards.judges.embedding.EmbeddingJudge`; needs torch). Milliseconds.
+- ``llm``: a grader LLM says yes (:class:`~rezero_env.rewards.judges.llm.LLMJudge`: a local transformers folder or
+  an OpenAI-compatible endpoint). 0.1–1 s per answer on a CPU, cached on disk.
+- ``cascade``: ``judges=[...]`` in turn, the first certain verdict wins (:class:`CascadeJudge`), so the cheap stage
+  does most of the work.
+
+A judge is also accepted as a mapping ``{"name": ..., **options}`` (for JSON/CLI configs). Judges built here also
+take ``question=`` (the env passes it) to reject answers that only repeat the question.
+
+Example:
+    >>> judge = make_judge("contains")
+    >>> judge("It was performed at 105:18:28 GET.", ["105:18:28"]), judge("105:18:28 or 106:00:00", ["105:18:28"])
+    (1.0, 0.0)
+    >>> make_judge("cascade", judges=["contains", "em_f1"])("Velmora", ["velmora"])
+    1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rezero_env.rewards.judge import EMF1Judge, Judge
+from rezero_env.rewards.judges.base import BaseJudge, Item, JudgeError, Verdict, accepts_question
+from rezero_env.rewards.judges.cascade import CascadeJudge
+from rezero_env.rewards.judges.contains import ContainsJudge
+
+
+def _embedding(**options: Any) -> Judge:
+    from rezero_env.rewards.judges.embedding import EmbeddingJudge
+
+    return EmbeddingJudge(**options)
+
+
+def _llm(**options: Any) -> Judge:
+    from rezero_env.rewards.judges.llm import LLMJudge
+
+    return LLMJudge(**options)
+
+
+def _cascade(judges: Sequence[Any] = ("contains", "em_f1"), **options: Any) -> Judge:
+    if options:
+        raise TypeError(f"unexpected option(s) {sorted(options)}; cascade takes judges=[...]")
+    if isinstance(judges, str) or not isinstance(judges, Sequence):
+        raise TypeError(
+            f"judges must be a list of judges (names, {{'name': ...}} mappings or callables), got {judges!r}"
+        )
+    return CascadeJudge([_stage(j) for j in judges])
+
+
+def _stage(spec: Any) -> Judge:
+    if isinstance(spec, str | Mapping):
+        return make_judge(spec)
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], Mapping):
+        return make_judge(spec[0], **spec[1])
+    if callable(spec):
+        return spec  # type: ignore[no-any-return]
+    raise TypeError(f"a cascade stage must be a judge name, a mapping, a (name, options) pair or a callable: {spec!r}")
+
+
+#: Judge name → factory taking the judge's options.
+JUDGES: dict[str, Callable[..., Judge]] = {
+    "em_f1": EMF1Judge,
+    "contains": ContainsJudge,
+    "embedding": _embedding,
+    "llm": _llm,
+    "cascade": _cascade,
+}
+
+
+def make_judge(name: str | Mapping[str, Any], **options: Any) -> Judge:
+    """The judge called ``name`` (see the module table), built with ``options``.
+
+    Raises:
+        ValueError: an unknown name (the known ones listed) or options the judge does not take (named).
+
+    Example:
+        >>> make_judge("em_f1", f1_threshold=0.5)
+        EMF1Judge(f1_threshold=0.5)
+        >>> make_judge({"name": "contains", "long_gold_tokens": None})
+        ContainsJudge(long_gold_tokens=None, long_gold_recall=0.8)
+    """
+    if isinstance(name, Mapping):
+        spec = dict(name)
+        if "name" not in spec:
+            raise ValueError(f"a judge mapping needs a 'name' key (one of {sorted(JUDGES)}), got {sorted(spec)}")
+        options = {**{k: v for k, v in spec.items() if k != "name"}, **options}
+        name = spec["name"]
+    if not isinstance(name, str) or name not in JUDGES:
+        raise ValueError(f"judge={name!r}: unknown judge; choose one of {sorted(JUDGES)} or pass a callable")
+    try:
+        return JUDGES[name](**options)
+    except TypeError as error:
+        raise ValueError(f"judge={name!r}: bad options {sorted(options)}: {error}") from None
+
+
+__all__ = [
+    "JUDGES",
+    "BaseJudge",
+    "CascadeJudge",
+    "ContainsJudge",
+    "Item",
+    "JudgeError",
+    "Verdict",
+    "accepts_question",
+    "make_judge",
+]

@@ -1,0 +1,51 @@
+"""The ``learning`` suite end to end on the tiny random model: warm start, retry and no-retry runs, the
+compute-matched SFT reference, paired comparisons, verdicts, the table and the plot (no accuracy asserts: the
+tiny model learns nothing in two steps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import learning
+from rezero_agents.grpo import GRPOLearner
+
+
+def test_learning_suite_records_runs_comparisons_and_a_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup = learning.LearningSetup(
+        overrides={
+            **learning.QUICK.overrides,
+            "model": "tiny-random",
+            "max_new_tokens": 8,
+            "max_sequence_tokens": 1024,
+            "micro_batch_size": 2,
+            "sft_batch_size": 2,
+            "learning_rate": 1e-3,
+        },
+        output_root=tmp_path / "runs",
+        plot=tmp_path / "learning.png",
+    )
+    result = learning.run(setup=setup)
+    seed = result.metrics["seeds"]["0"]
+    assert set(seed["runs"]) == {"retry", "no-retry"}
+    assert seed["runs"]["retry"]["reward"] == "rezero" and seed["runs"]["no-retry"]["reward"] == "rezero-no-retry"
+    for run in seed["runs"].values():
+        assert [step for step, _ in run["validation_curve"]] == [0, 1, 2]
+        assert run["test_best"]["n"] == run["test_last"]["n"] == 6 and run["training_seconds"] > 0
+    assert seed["sft_reference"]["sft"]["sft_steps"] >= 1
+    comparisons = seed["comparisons"]
+    assert {"retry_best_minus_warm", "retry_minus_no_retry_best", "retry_best_minus_sft_reference"} <= set(comparisons)
+    assert all(0 <= c["p_value"] <= 1 and c["low"] <= c["difference"] <= c["high"] for c in comparisons.values())
+    assert set(seed["verdicts"]) == {"grpo_vs_warm_start", "retry_vs_no_retry", "grpo_vs_more_sft"}
+    assert "McNemar" in result.table and "warm start" in result.table
+    assert len(result.targets) == 1 and (tmp_path / "learning.png").stat().st_size > 1000
+
+    # a second run with the same settings reuses every recorded part instead of training again
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("retrained")
+
+    monkeypatch.setattr(GRPOLearner, "train", no_training)
+    monkeypatch.setattr(GRPOLearner, "warm_up", no_training)
+    again = learning.run(setup=setup)
+    assert again.metrics["seeds"]["0"]["comparisons"] == comparisons
