@@ -153,7 +153,13 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 def test_train_writes_summary_logs_and_checkpoint(tmp_path: Path) -> None:
     learner = GRPOLearner(
         tiny_config(
-            tmp_path, env_id="SearchQA-v0", reward="rezero", eval_before=True, sft_warmup_steps=2, sft_batch_size=2
+            tmp_path,
+            env_id="SearchQA-v0",
+            reward="rezero",
+            eval_before=True,
+            sft_warmup_steps=2,
+            sft_batch_size=2,
+            sft_learning_rate=1e-2,
         )
     )
     summary = learner.train()
