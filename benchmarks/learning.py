@@ -3,11 +3,11 @@ ReZero's retry reward help?
 
 From one saved warm start (the ``cpu-learning`` preset's supervised warm-up on scripted transcripts), the suite
 trains with ``reward="rezero"`` and with ``reward="rezero-no-retry"`` — same seed, steps, recipe and evaluation —
-and continues the warm-up by supervised fine-tuning for the same wall time as the retry run's training (the
-compute-matched reference: what more imitation buys). Every run validates every ``eval_every`` steps on the
-validation split carved from the training questions, keeps its best checkpoint by validation accuracy, and is
-scored on the whole synthetic test split (160 questions, greedy) at its best and its last step; selection never
-reads the test split.
+with the recipe's gated shaping (and, with ``additive_pair``, with additive shaping too), and continues
+the warm-up by supervised fine-tuning for the same wall time as the retry run's training (the compute-matched
+reference: what more imitation buys). Every run validates every ``eval_every`` steps on the validation split carved
+from the training questions, keeps its best checkpoint by validation accuracy, and is scored on the whole synthetic
+test split (160 questions, greedy) at its best and its last step; selection never reads the test split.
 
 Recorded: validation accuracy by step for each run (plotted to ``docs/learning.png``), test accuracy of the warm
 start, best and last with 95 % Wilson intervals, paired differences (bootstrap interval, exact McNemar) of each
@@ -37,8 +37,18 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLOT = REPO_ROOT / "docs" / "learning.png"
 RUNS = (("retry", "rezero"), ("no-retry", "rezero-no-retry"))
+ADDITIVE = "-additive"
+"""Suffix of the runs that pay the shaping terms whatever the verdict (``reward_shaping="additive"``, ReZero's own
+sum of rewards), trained beside the recipe's gated runs when ``LearningSetup.additive_pair`` is set."""
 GAIN_GOAL = 10.0
 """Accuracy points GRPO (retry reward on) should add over its warm start on the test split (the issue's target)."""
+
+
+BUDGET: dict[str, Any] = {"total_steps": 12, "eval_every": 6}
+"""The recorded run's budget, what fits a working session on 2 CPU cores: 12 GRPO steps (about 7 minutes of
+training at ~35 s a step) and three validations of 160 questions per run; with the warm start, both runs, the
+reference and the test evaluations about 75 minutes when nothing else runs. The ``cpu-learning`` preset's 80 steps take about 1.5 hours per
+run here."""
 
 
 @dataclass
@@ -46,12 +56,18 @@ class LearningSetup:
     """What the suite trains and evaluates; the recipe is the ``cpu-learning`` preset plus ``overrides``."""
 
     preset: str = "cpu-learning"
-    overrides: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=lambda: dict(BUDGET))
     seeds: tuple[int, ...] = (0,)
     output_root: Path = REPO_ROOT / "runs" / "learning"
     plot: Path | None = PLOT
     reference: bool = True
     """Run the compute-matched supervised reference."""
+    additive_pair: bool = False
+    """Also train the retry and no-retry runs with ``reward_shaping="additive"`` (ReZero's plain sum of rewards). With
+    the recipe's gated shaping the retry term pays only beside a correct answer, where it is a constant for a policy
+    that always searches once (0.35), so retry and no-retry then train alike; the additive pair shows whether the
+    term matters when it is paid for every answered episode. Not validated (``eval_every=0``, to fit a budget):
+    compared at their last step. Off in the recorded run (see the README)."""
 
     def config(self, name: str, **fields: Any) -> GRPOConfig:
         base = PRESETS[self.preset]
@@ -126,8 +142,10 @@ def warm_start(setup: LearningSetup, seed: int) -> dict[str, Any]:
     return _record(config, {"checkpoint": str(folder), "sft": sft, "test": _accuracy_cells(test)})
 
 
-def grpo_run(setup: LearningSetup, seed: int, name: str, reward: str, warm: dict[str, Any]) -> dict[str, Any]:
-    config = setup.config(f"seed{seed}/{name}", seed=seed, reward=reward, init_from=Path(warm["checkpoint"]))
+def grpo_run(
+    setup: LearningSetup, seed: int, name: str, reward: str, warm: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    config = setup.config(f"seed{seed}/{name}", seed=seed, reward=reward, init_from=Path(warm["checkpoint"]), **fields)
     config.eval_before = False  # the warm start's test evaluation is shared (same weights, greedy)
     config.resume = True  # an interrupted run continues from its latest checkpoint
     config.save_every = config.save_every or config.eval_every
@@ -188,6 +206,11 @@ def measure(setup: LearningSetup | None = None) -> dict[str, Any]:
         began = time.perf_counter()
         warm = warm_start(setup, seed)
         runs = {name: grpo_run(setup, seed, name, reward, warm) for name, reward in RUNS}
+        if setup.additive_pair:
+            for name, reward in RUNS:
+                runs[name + ADDITIVE] = grpo_run(
+                    setup, seed, name + ADDITIVE, reward, warm, reward_shaping="additive", eval_every=0
+                )
         seed_result: dict[str, Any] = {"warm_start": warm, "runs": runs}
         if setup.reference:
             seed_result["sft_reference"] = sft_reference(setup, seed, warm, runs["retry"]["training_seconds"])
@@ -197,6 +220,10 @@ def measure(setup: LearningSetup | None = None) -> dict[str, Any]:
             comparisons[f"{name}_last_minus_warm"] = _paired(run["test_last"], warm["test"])
         comparisons["retry_minus_no_retry_best"] = _paired(runs["retry"]["test_best"], runs["no-retry"]["test_best"])
         comparisons["retry_minus_no_retry_last"] = _paired(runs["retry"]["test_last"], runs["no-retry"]["test_last"])
+        if setup.additive_pair:
+            retry, no_retry = runs["retry" + ADDITIVE], runs["no-retry" + ADDITIVE]
+            comparisons["retry_minus_no_retry_additive_best"] = _paired(retry["test_best"], no_retry["test_best"])
+            comparisons["retry_minus_no_retry_additive_last"] = _paired(retry["test_last"], no_retry["test_last"])
         if "sft_reference" in seed_result:
             reference = seed_result["sft_reference"]["test"]
             comparisons["sft_reference_minus_warm"] = _paired(reference, warm["test"])
@@ -233,6 +260,12 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
             comparisons["retry_minus_no_retry_best"], "The retry reward", "the same training without it"
         ),
     }
+    if "retry_minus_no_retry_additive_best" in comparisons:
+        sentences["retry_vs_no_retry_additive"] = _verdict(
+            comparisons["retry_minus_no_retry_additive_best"],
+            "With additive shaping (ReZero's sum of rewards), the retry reward",
+            "the same training without it",
+        )
     if "retry_best_minus_sft_reference" in comparisons:
         sentences["grpo_vs_more_sft"] = _verdict(
             comparisons["retry_best_minus_sft_reference"],
@@ -254,6 +287,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure, axis = plt.subplots(figsize=(7, 4))
     for seed, seed_result in results["seeds"].items():
         for name, run in seed_result["runs"].items():
+            if not run["validation_curve"]:  # a run compared at its last step only
+                continue
             steps = [s for s, _ in run["validation_curve"]]
             values = [v for _, v in run["validation_curve"]]
             axis.plot(steps, values, marker="o", label=f"GRPO {name} (seed {seed}), validation")
@@ -293,44 +328,54 @@ def _difference(comparison: dict[str, Any]) -> str:
     )
 
 
+def _searching(cells: dict[str, Any]) -> str:
+    searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
+    return (
+        (f"{searches:.2f}" if searches is not None else "–")
+        + " | "
+        + (f"{retries:.0%} |" if retries is not None else "– |")
+    )
+
+
 def tables(result: dict[str, Any]) -> str:
     config = result["setup"]["config"]
     lines = [
         f"SmolLM2-135M on the synthetic world; recipe `{result['setup']['preset']}` "
         f"({config['total_steps']} steps × {config['questions_per_step']} questions × {config['num_generations']} "
         f"samples, lr {config['learning_rate']}, reward shaping {config['reward_shaping']}, dynamic sampling "
-        f"{config['dynamic_sampling']}). Best = the step with the best accuracy on {config['validation_questions']} "
+        f"{config['dynamic_sampling']}; runs marked additive pay the shaping terms whatever the verdict). "
+        f"Best = the step with the best accuracy on {config['validation_questions']} "
         "validation questions carved from the training split; test = the whole synthetic test split, greedy. "
         "Intervals: 95 % Wilson; differences vs the warm start: paired bootstrap 95 % CI (points) and exact "
         "McNemar p.",
         "",
-        "| seed | policy | training wall time | test accuracy | minus warm start |",
-        "|---|---|---|---|---|",
+        "| seed | policy | training wall time | test accuracy | minus warm start | searches/episode | retry rate |",
+        "|---|---|---|---|---|---|---|",
     ]
     for seed, seed_result in result["seeds"].items():
         warm = seed_result["warm_start"]
         comparisons = seed_result["comparisons"]
         lines.append(
             f"| {seed} | warm start (SFT {warm['sft']['sft_steps']:.0f} steps) | "
-            f"{warm['sft']['sft_seconds'] / 60:.1f} min | {_cell(warm['test'])} | – |"
+            f"{warm['sft']['sft_seconds'] / 60:.1f} min | {_cell(warm['test'])} | – | {_searching(warm['test'])}"
         )
         for name, run in seed_result["runs"].items():
             minutes = f"{run['training_seconds'] / 60:.1f} min ({run['steps']} steps)"
             best = run["best"] or {"step": "–"}
             lines.append(
                 f"| {seed} | GRPO {name}, best (step {best['step']}) | {minutes} | {_cell(run['test_best'])} | "
-                f"{_difference(comparisons[f'{name}_best_minus_warm'])} |"
+                f"{_difference(comparisons[f'{name}_best_minus_warm'])} | {_searching(run['test_best'])}"
             )
             lines.append(
                 f"| {seed} | GRPO {name}, last | {minutes} | {_cell(run['test_last'])} | "
-                f"{_difference(comparisons[f'{name}_last_minus_warm'])} |"
+                f"{_difference(comparisons[f'{name}_last_minus_warm'])} | {_searching(run['test_last'])}"
             )
         if "sft_reference" in seed_result:
             reference = seed_result["sft_reference"]
             lines.append(
                 f"| {seed} | warm-up continued ({reference['sft']['sft_steps']:.0f} more SFT steps) | "
                 f"{reference['sft']['sft_seconds'] / 60:.1f} min | {_cell(reference['test'])} | "
-                f"{_difference(comparisons['sft_reference_minus_warm'])} |"
+                f"{_difference(comparisons['sft_reference_minus_warm'])} | {_searching(reference['test'])}"
             )
         lines.append("")
         lines.append(
@@ -338,6 +383,12 @@ def tables(result: dict[str, Any]) -> str:
             f"{_difference(comparisons['retry_minus_no_retry_best'])}; "
             f"(last): {_difference(comparisons['retry_minus_no_retry_last'])}."
         )
+        if "retry_minus_no_retry_additive_best" in comparisons:
+            lines.append(
+                f"Seed {seed}, additive shaping: retry minus no-retry (best): "
+                f"{_difference(comparisons['retry_minus_no_retry_additive_best'])}; "
+                f"(last): {_difference(comparisons['retry_minus_no_retry_additive_last'])}."
+            )
         lines += [f"- {sentence}" for sentence in seed_result["verdicts"].values()]
         lines.append("")
     return "\n".join(lines)

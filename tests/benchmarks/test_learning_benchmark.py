@@ -4,6 +4,7 @@ tiny model learns nothing in two steps)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,19 +26,44 @@ def test_learning_suite_records_runs_comparisons_and_a_plot(tmp_path: Path, monk
         },
         output_root=tmp_path / "runs",
         plot=tmp_path / "learning.png",
+        additive_pair=True,
     )
     result = learning.run(setup=setup)
     seed = result.metrics["seeds"]["0"]
-    assert set(seed["runs"]) == {"retry", "no-retry"}
+    assert set(seed["runs"]) == {"retry", "no-retry", "retry-additive", "no-retry-additive"}
     assert seed["runs"]["retry"]["reward"] == "rezero" and seed["runs"]["no-retry"]["reward"] == "rezero-no-retry"
-    for run in seed["runs"].values():
-        assert [step for step, _ in run["validation_curve"]] == [0, 1, 2]
+    assert seed["runs"]["retry-additive"]["reward"] == "rezero"
+    shapings = {
+        name: json.loads((tmp_path / "runs" / "seed0" / name / "config.json").read_text())["reward_shaping"]
+        for name in seed["runs"]
+    }
+    assert shapings == {
+        "retry": "gated",
+        "no-retry": "gated",
+        "retry-additive": "additive",
+        "no-retry-additive": "additive",
+    }
+    for name, run in seed["runs"].items():
+        additive = name.endswith("-additive")  # not validated: compared at their last step
+        assert [step for step, _ in run["validation_curve"]] == ([] if additive else [0, 1, 2])
+        assert (run["best"] is None) == additive
         assert run["test_best"]["n"] == run["test_last"]["n"] == 6 and run["training_seconds"] > 0
     assert seed["sft_reference"]["sft"]["sft_steps"] >= 1
     comparisons = seed["comparisons"]
-    assert {"retry_best_minus_warm", "retry_minus_no_retry_best", "retry_best_minus_sft_reference"} <= set(comparisons)
+    assert {
+        "retry_best_minus_warm",
+        "retry_minus_no_retry_best",
+        "retry_minus_no_retry_additive_best",
+        "retry-additive_best_minus_warm",
+        "retry_best_minus_sft_reference",
+    } <= set(comparisons)
     assert all(0 <= c["p_value"] <= 1 and c["low"] <= c["difference"] <= c["high"] for c in comparisons.values())
-    assert set(seed["verdicts"]) == {"grpo_vs_warm_start", "retry_vs_no_retry", "grpo_vs_more_sft"}
+    assert set(seed["verdicts"]) == {
+        "grpo_vs_warm_start",
+        "retry_vs_no_retry",
+        "retry_vs_no_retry_additive",
+        "grpo_vs_more_sft",
+    }
     assert "McNemar" in result.table and "warm start" in result.table
     assert len(result.targets) == 1 and (tmp_path / "learning.png").stat().st_size > 1000
 
