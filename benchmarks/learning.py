@@ -47,8 +47,8 @@ GAIN_GOAL = 10.0
 BUDGET: dict[str, Any] = {"total_steps": 12, "eval_every": 6}
 """The recorded run's budget, what fits a working session on 2 CPU cores: 12 GRPO steps (about 7 minutes of
 training at ~35 s a step) and three validations of 160 questions per run; with the warm start, both runs, the
-reference and the test evaluations about 75 minutes when nothing else runs. The ``cpu-learning`` preset's 80 steps take about 1.5 hours per
-run here."""
+reference and the test evaluations about 75 minutes when nothing else runs. The ``cpu-learning`` preset's 80 steps
+take about 1.5 hours per run here."""
 
 
 @dataclass

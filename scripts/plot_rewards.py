@@ -52,11 +52,22 @@ def load_scalars(logdir: Path) -> dict[str, list[Point]]:
     }
 
 
+TEST_EVALUATIONS = ("test_base", "test_warm-up", "test_start", "test_last")
+"""The learner's test-split evaluations, one series each (``test_best`` repeats a step already trained, so it is
+left out of the timeline)."""
+
+
 def series(scalars: dict[str, list[Point]], prefix: str, name: str) -> list[Point]:
-    """``prefix/name``, falling back to the correctness term for accuracy."""
+    """``prefix/name``, falling back to the correctness term for accuracy; ``eval`` also gathers the test-split
+    evaluations the learner logs as ``test_<label>/name``, in the order they were logged."""
     found = scalars.get(f"{prefix}/{name}", [])
     if not found and name == ACCURACY:
         found = scalars.get(f"{prefix}/{ACCURACY_FALLBACK}", [])
+    if not found and prefix == "eval":
+        found = sorted(
+            (point for label in TEST_EVALUATIONS for point in series(scalars, label, name)),
+            key=lambda point: point.wall_time,
+        )
     return found
 
 
@@ -109,7 +120,7 @@ def plot(scalars: dict[str, list[Point]], output: Path, title: str | None = None
     if rows == 2:
         panels.append((axes[1][0], ACCURACY, "accuracy", "{:.0%}"))
 
-    episodes = scalars.get("eval/episodes", [])
+    episodes = scalars.get("eval/episodes") or scalars.get("test_last/episodes", [])
     eval_label = f"held-out eval ({episodes[0].value:.0f} questions)" if episodes else "held-out eval"
     last_x = sft_steps + max(grpo_steps, 1)
     for axis, name, label, fmt in panels:

@@ -3,6 +3,7 @@ reward-curve plot script on a generated TensorBoard log."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -167,3 +168,23 @@ def test_plot_rewards_explains_missing_logs(tmp_path: Path) -> None:
     result = plot_rewards("--logdir", str(tmp_path / "empty"), "--output", str(tmp_path / "x.png"))
     assert result.returncode == 1 and "holds no TensorBoard event files" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_rewards_places_the_learners_test_evaluations_on_the_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("plot_rewards", REPO_ROOT / "scripts" / "plot_rewards.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    point = module.Point
+    scalars = {
+        "sft/loss": [point(0, 10.0, 2.0), point(1, 11.0, 1.0)],
+        "test_base/mean_reward": [point(0, 5.0, 1.9)],
+        "test_warm-up/mean_reward": [point(0, 12.0, 4.2)],
+        "test_last/mean_reward": [point(6, 30.0, 4.6)],
+        "test_best/mean_reward": [point(3, 31.0, 4.7)],
+    }
+    evaluations = module.series(scalars, "eval", "mean_reward")
+    assert [p.value for p in evaluations] == [1.9, 4.2, 4.6]  # test_best repeats a trained step: not on the timeline
+    labels = [label for _, label in module.eval_positions(evaluations, scalars["sft/loss"], 2)]
+    assert labels == ["base", "after SFT", "final"]
