@@ -40,6 +40,15 @@ RUNS = (("retry", "rezero"), ("no-retry", "rezero-no-retry"))
 ADDITIVE = "-additive"
 """Suffix of the runs that pay the shaping terms whatever the verdict (``reward_shaping="additive"``, ReZero's own
 sum of rewards), trained beside the recipe's gated runs when ``LearningSetup.additive_pair`` is set."""
+RETRY_PAIRS = {"": "The retry reward", ADDITIVE: "With additive shaping (ReZero's sum of rewards), the retry reward"}
+"""Run-name suffix of each retry / no-retry pair, and how its verdict names the retry reward."""
+
+
+def _pair_key(kind: str, suffix: str) -> str:
+    """Key of a retry / no-retry pair's entry: ``retry_minus_no_retry`` + ``_additive`` for the additive pair."""
+    return kind + suffix.replace("-", "_")
+
+
 GAIN_GOAL = 10.0
 """Accuracy points GRPO (retry reward on) should add over its warm start on the test split (the issue's target)."""
 
@@ -218,12 +227,12 @@ def measure(setup: LearningSetup | None = None) -> dict[str, Any]:
         for name, run in runs.items():
             comparisons[f"{name}_best_minus_warm"] = _paired(run["test_best"], warm["test"])
             comparisons[f"{name}_last_minus_warm"] = _paired(run["test_last"], warm["test"])
-        comparisons["retry_minus_no_retry_best"] = _paired(runs["retry"]["test_best"], runs["no-retry"]["test_best"])
-        comparisons["retry_minus_no_retry_last"] = _paired(runs["retry"]["test_last"], runs["no-retry"]["test_last"])
-        if setup.additive_pair:
-            retry, no_retry = runs["retry" + ADDITIVE], runs["no-retry" + ADDITIVE]
-            comparisons["retry_minus_no_retry_additive_best"] = _paired(retry["test_best"], no_retry["test_best"])
-            comparisons["retry_minus_no_retry_additive_last"] = _paired(retry["test_last"], no_retry["test_last"])
+        for suffix in (s for s in RETRY_PAIRS if "retry" + s in runs):
+            retry, no_retry = runs["retry" + suffix], runs["no-retry" + suffix]
+            for which in ("best", "last"):
+                comparisons[f"{_pair_key('retry_minus_no_retry', suffix)}_{which}"] = _paired(
+                    retry[f"test_{which}"], no_retry[f"test_{which}"]
+                )
         if "sft_reference" in seed_result:
             reference = seed_result["sft_reference"]["test"]
             comparisons["sft_reference_minus_warm"] = _paired(reference, warm["test"])
@@ -256,16 +265,13 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
         "grpo_vs_warm_start": _verdict(
             comparisons["retry_best_minus_warm"], "GRPO (retry reward on, best checkpoint)", "its warm start"
         ),
-        "retry_vs_no_retry": _verdict(
-            comparisons["retry_minus_no_retry_best"], "The retry reward", "the same training without it"
-        ),
     }
-    if "retry_minus_no_retry_additive_best" in comparisons:
-        sentences["retry_vs_no_retry_additive"] = _verdict(
-            comparisons["retry_minus_no_retry_additive_best"],
-            "With additive shaping (ReZero's sum of rewards), the retry reward",
-            "the same training without it",
-        )
+    for suffix, retry_reward in RETRY_PAIRS.items():
+        key = _pair_key("retry_minus_no_retry", suffix) + "_best"
+        if key in comparisons:
+            sentences[_pair_key("retry_vs_no_retry", suffix)] = _verdict(
+                comparisons[key], retry_reward, "the same training without it"
+            )
     if "retry_best_minus_sft_reference" in comparisons:
         sentences["grpo_vs_more_sft"] = _verdict(
             comparisons["retry_best_minus_sft_reference"],
@@ -329,21 +335,24 @@ def _difference(comparison: dict[str, Any]) -> str:
 
 
 def _searching(cells: dict[str, Any]) -> str:
+    """The searches/episode and retry-rate cells of a row."""
     searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
     return (
         (f"{searches:.2f}" if searches is not None else "–")
         + " | "
-        + (f"{retries:.0%} |" if retries is not None else "– |")
+        + (f"{retries:.0%}" if retries is not None else "–")
     )
 
 
 def tables(result: dict[str, Any]) -> str:
     config = result["setup"]["config"]
+    additive = any(name.endswith(ADDITIVE) for seed in result["seeds"].values() for name in seed["runs"])
+    additive_note = "; runs marked additive pay the shaping terms whatever the verdict" if additive else ""
     lines = [
         f"SmolLM2-135M on the synthetic world; recipe `{result['setup']['preset']}` "
         f"({config['total_steps']} steps × {config['questions_per_step']} questions × {config['num_generations']} "
         f"samples, lr {config['learning_rate']}, reward shaping {config['reward_shaping']}, dynamic sampling "
-        f"{config['dynamic_sampling']}; runs marked additive pay the shaping terms whatever the verdict). "
+        f"{config['dynamic_sampling']}{additive_note}). "
         f"Best = the step with the best accuracy on {config['validation_questions']} "
         "validation questions carved from the training split; test = the whole synthetic test split, greedy. "
         "Intervals: 95 % Wilson; differences vs the warm start: paired bootstrap 95 % CI (points) and exact "
@@ -357,38 +366,34 @@ def tables(result: dict[str, Any]) -> str:
         comparisons = seed_result["comparisons"]
         lines.append(
             f"| {seed} | warm start (SFT {warm['sft']['sft_steps']:.0f} steps) | "
-            f"{warm['sft']['sft_seconds'] / 60:.1f} min | {_cell(warm['test'])} | – | {_searching(warm['test'])}"
+            f"{warm['sft']['sft_seconds'] / 60:.1f} min | {_cell(warm['test'])} | – | {_searching(warm['test'])} |"
         )
         for name, run in seed_result["runs"].items():
             minutes = f"{run['training_seconds'] / 60:.1f} min ({run['steps']} steps)"
             best = run["best"] or {"step": "–"}
             lines.append(
                 f"| {seed} | GRPO {name}, best (step {best['step']}) | {minutes} | {_cell(run['test_best'])} | "
-                f"{_difference(comparisons[f'{name}_best_minus_warm'])} | {_searching(run['test_best'])}"
+                f"{_difference(comparisons[f'{name}_best_minus_warm'])} | {_searching(run['test_best'])} |"
             )
             lines.append(
                 f"| {seed} | GRPO {name}, last | {minutes} | {_cell(run['test_last'])} | "
-                f"{_difference(comparisons[f'{name}_last_minus_warm'])} | {_searching(run['test_last'])}"
+                f"{_difference(comparisons[f'{name}_last_minus_warm'])} | {_searching(run['test_last'])} |"
             )
         if "sft_reference" in seed_result:
             reference = seed_result["sft_reference"]
             lines.append(
                 f"| {seed} | warm-up continued ({reference['sft']['sft_steps']:.0f} more SFT steps) | "
                 f"{reference['sft']['sft_seconds'] / 60:.1f} min | {_cell(reference['test'])} | "
-                f"{_difference(comparisons['sft_reference_minus_warm'])} | {_searching(reference['test'])}"
+                f"{_difference(comparisons['sft_reference_minus_warm'])} | {_searching(reference['test'])} |"
             )
         lines.append("")
-        lines.append(
-            f"Seed {seed}: retry minus no-retry (best checkpoints): "
-            f"{_difference(comparisons['retry_minus_no_retry_best'])}; "
-            f"(last): {_difference(comparisons['retry_minus_no_retry_last'])}."
-        )
-        if "retry_minus_no_retry_additive_best" in comparisons:
-            lines.append(
-                f"Seed {seed}, additive shaping: retry minus no-retry (best): "
-                f"{_difference(comparisons['retry_minus_no_retry_additive_best'])}; "
-                f"(last): {_difference(comparisons['retry_minus_no_retry_additive_last'])}."
-            )
+        for suffix in RETRY_PAIRS:
+            key = _pair_key("retry_minus_no_retry", suffix)
+            if f"{key}_best" in comparisons:
+                lines.append(
+                    f"Seed {seed}{', additive shaping' if suffix else ''}: retry minus no-retry (best checkpoints): "
+                    f"{_difference(comparisons[f'{key}_best'])}; (last): {_difference(comparisons[f'{key}_last'])}."
+                )
         lines += [f"- {sentence}" for sentence in seed_result["verdicts"].values()]
         lines.append("")
     return "\n".join(lines)
