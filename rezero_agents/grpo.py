@@ -880,6 +880,8 @@ class GRPOLearner:
             best = self._validate(guard, best)
         history: list[dict[str, Any]] = []
         stopped: str | None = None
+        if self.progress is not None and self.step < config.total_steps:
+            self.progress("GRPO", self.step, config.total_steps)  # the bar from the first step's start
         for _ in progress(range(self.step, config.total_steps)):
             metrics = self.train_step()
             if self.progress is not None:

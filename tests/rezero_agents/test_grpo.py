@@ -162,8 +162,13 @@ def test_train_writes_summary_logs_and_checkpoint(tmp_path: Path) -> None:
             sft_learning_rate=1e-2,
         )
     )
+    reports: list[tuple[str, int, int]] = []
+    learner.progress = lambda phase, done, total: reports.append((phase, done, total))
     summary = learner.train()
     assert {"eval_base", "sft", "eval_after_sft", "eval_final", "checkpoint", "history"} <= set(summary)
+    # each phase reports its progress; GRPO from 0, so a progress bar times the first step too
+    assert [r for r in reports if r[0] == "GRPO"] == [("GRPO", 0, 2), ("GRPO", 1, 2), ("GRPO", 2, 2)]
+    assert ("warm-up", 2, 2) in reports and ("eval last", 2, 2) in reports
     assert summary["sft"]["sft_last_loss"] < summary["sft"]["sft_first_loss"]
     assert len(summary["history"]) == 2
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
