@@ -28,8 +28,9 @@ SUITES = (
     "playback",
     "judges",
     "learning",
+    "learning_retry",
 )
-LONG_SUITES = ("learning",)
+LONG_SUITES = ("learning", "learning_retry")
 """Suites that train for hours: run only when named (``--only learning``)."""
 README = Path(__file__).resolve().parent.parent / "README.md"
 

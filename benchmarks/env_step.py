@@ -9,6 +9,10 @@ The adversarial row steps the default environment (synthetic world, BM25, ``reze
 every message ends its episode and pays for every reward term, over :func:`adversarial_message` of each kind in
 :data:`ADVERSARIAL_KINDS` (unclosed and nested tags, huge queries and answers, thousands of tags, queries on which
 difflib is cubic, …), and reports the slowest step: one action must never stall training.
+
+The judge row times the answering step (it ends the episode, so every reward term and the judge run) under ``em_f1``,
+``contains`` and a judge that returns a constant; the differences are each judge's cost. Every repeat starts from an
+empty token cache (:func:`rezero_env.rewards.judges.normalize.clear_token_cache`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import gymnasium as gym
 import rezero_env  # noqa: F401  (registers the ids)
 from benchmarks.common import SuiteResult, Target, timed, zipf_dataset, zipf_queries
 from rezero_env.envs.search_qa import SearchQAEnv
+from rezero_env.rewards.judges.normalize import clear_token_cache
 from rezero_env.types import current_task
 
 SIZES = (10_000, 100_000)
@@ -181,6 +186,7 @@ def measure_judge_cost(episodes: int = 2_000, repeats: int = 3) -> dict[str, obj
         env = gym.make("SearchQA-v0", max_turns=1, reward="rezero", judge=judge)
         best = float("inf")
         for _ in range(repeats):
+            clear_token_cache()  # every repeat tokenises each gold answer and prediction afresh at first sight
             total = 0.0
             for i in range(episodes):
                 env.reset(seed=i)

@@ -4,6 +4,7 @@ tiny model learns nothing in two steps)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,18 +13,20 @@ import pytest
 from benchmarks import learning
 from rezero_agents.grpo import GRPOLearner
 
+TINY = {
+    "model": "tiny-random",
+    "max_new_tokens": 8,
+    "max_sequence_tokens": 1024,
+    "micro_batch_size": 2,
+    "sft_batch_size": 2,
+    "learning_rate": 1e-3,
+}
+"""The quick setups on the tiny random model."""
+
 
 def test_learning_suite_records_runs_comparisons_and_a_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     setup = learning.LearningSetup(
-        overrides={
-            **learning.QUICK.overrides,
-            "model": "tiny-random",
-            "max_new_tokens": 8,
-            "max_sequence_tokens": 1024,
-            "micro_batch_size": 2,
-            "sft_batch_size": 2,
-            "learning_rate": 1e-3,
-        },
+        overrides={**learning.QUICK.overrides, **TINY},
         output_root=tmp_path / "runs",
         plot=tmp_path / "learning.png",
         additive_pair=True,
@@ -75,3 +78,22 @@ def test_learning_suite_records_runs_comparisons_and_a_plot(tmp_path: Path, monk
     monkeypatch.setattr(GRPOLearner, "warm_up", no_training)
     again = learning.run(setup=setup)
     assert again.metrics["seeds"]["0"]["comparisons"] == comparisons
+
+
+def test_retry_suite_trains_both_rewards_from_a_short_warm_up_with_reward_shaping_additive(tmp_path: Path) -> None:
+    from benchmarks import learning_retry
+
+    setup = dataclasses.replace(
+        learning_retry.QUICK_SETUP,
+        overrides={**learning_retry.QUICK_SETUP.overrides, **TINY},
+        output_root=tmp_path / "runs",
+    )
+    result = learning_retry.run(setup=setup)
+    assert result.name == "learning_retry" and result.targets == []
+    seed = result.metrics["seeds"]["0"]
+    assert set(seed["runs"]) == {"retry", "no-retry"} and "sft_reference" not in seed
+    for name in seed["runs"]:
+        config = json.loads((tmp_path / "runs" / "seed0" / name / "config.json").read_text())
+        assert (config["reward_shaping"], config["temperature"], config["dynamic_sampling"]) == ("additive", 0.9, False)
+    assert set(seed["verdicts"]) == {"grpo_vs_warm_start", "retry_vs_no_retry"}
+    assert "retry minus no-retry" in result.table

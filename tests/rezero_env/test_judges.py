@@ -14,11 +14,23 @@ import pytest
 import rezero_env  # noqa: F401
 from rezero_env.rewards import EMF1Judge, JudgeError, make_judge
 from rezero_env.rewards.judges import BaseJudge, CascadeJudge, ContainsJudge, Item, Verdict
-from rezero_env.rewards.judges.normalize import words
+from rezero_env.rewards.judges.normalize import CACHED_CHARS, clear_token_cache, grader_tokens, words
 from tests.conftest import REPO_ROOT
 from tests.rezero_env.fake_http import Answer, Request, ScriptedServer
 
 contains = ContainsJudge()
+
+
+def test_memoised_tokens_are_a_fresh_list_each_time_and_match_a_cold_start() -> None:
+    short, long = "Houston, TX 77058", "the answer is 105:18:28 " * (CACHED_CHARS // 10)
+    for text in (short, long):
+        clear_token_cache()
+        cold = grader_tokens(text)
+        again = grader_tokens(text)  # memoised when short
+        assert again == cold and cold
+        again.clear()  # a caller editing its list changes nothing for the next caller
+        assert grader_tokens(text) == cold
+    assert [t.text for t in grader_tokens(short)] == ["houston", "texas", "77058"]
 
 
 # --- make_judge -------------------------------------------------------------------------------------------------

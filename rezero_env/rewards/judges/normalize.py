@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -297,6 +298,11 @@ def _ordinal(word: str, previous: str | None) -> bool:
     return previous is not None and previous.isdigit() and word in ("st", "nd", "rd", "th")
 
 
+CACHED_CHARS = 256
+"""Texts up to this long (gold answers, questions, short predictions: what repeats across a question's samples and
+evaluations) have their tokens memoised; longer ones are tokenised every time, so the cache stays small."""
+
+
 def grader_tokens(text: str, keep_filler: bool = False) -> list[Token]:
     """The tokens of ``text`` after the grader's normalisation (see the module doc).
 
@@ -306,6 +312,22 @@ def grader_tokens(text: str, keep_filler: bool = False) -> list[Token]:
         >>> [t.text for t in grader_tokens("July 16th, 1969")] == [t.text for t in grader_tokens("16 July 1969")]
         True
     """
+    if len(text) <= CACHED_CHARS:
+        return list(_memoised_tokens(text, keep_filler))
+    return _grader_tokens(text, keep_filler)
+
+
+@functools.lru_cache(maxsize=8192)
+def _memoised_tokens(text: str, keep_filler: bool) -> tuple[Token, ...]:
+    return tuple(_grader_tokens(text, keep_filler))
+
+
+def clear_token_cache() -> None:
+    """Forget the memoised tokens (benchmarks time a judge from a cold start)."""
+    _memoised_tokens.cache_clear()
+
+
+def _grader_tokens(text: str, keep_filler: bool) -> list[Token]:
     raw: list[Token] = []
     separator = False
     previous: str | None = None
