@@ -375,6 +375,7 @@ def test_embedding_judge_with_minilm() -> None:
     assert judge("24 amperes", ["24 amperes"]) == 1.0
     assert judge("the Velmora Observatory", ["a glassblower"]) == 0.0
     assert judge("24 or 36 amperes", ["24 amperes"]) == 0.0  # screened: a hedge
-    assert make_judge("embedding", screen=False)("24 or 36 amperes", ["24 amperes"]) == 1.0  # why it is screened
+    # why it is screened: at a lenient threshold the hedge passes on cosine alone
+    assert make_judge("embedding", screen=False, threshold=0.75)("24 or 36 amperes", ["24 amperes"]) == 1.0
     with pytest.raises(ValueError, match="threshold must be in"):
         make_judge("embedding", threshold=2)
