@@ -16,7 +16,7 @@ def make_search_qa(
     reward: str = "rezero", judge: Judge | str | Mapping[str, Any] | None = None, **kwargs: Any
 ) -> gym.Env[str, str]:
     """``SearchQAEnv(**kwargs)`` wrapped with the reward preset ``reward`` (``"rezero"``, ``"rezero-no-retry"``,
-    ``"em"`` or ``"none"``).
+    ``"rezero-evidence"``, ``"em"`` or ``"none"``).
 
     ``judge`` replaces the correctness judge: a callable ``judge(prediction, answers) -> float``, a judge name
     (``"em_f1"``, ``"contains"``, ``"embedding"``, ``"llm"``, ``"cascade"``) or a ``{"name": ..., **options}``

@@ -65,8 +65,10 @@ class SearchQAEnv(gym.Env[str, str]):
     ## Rewards
     The bare environment always returns 0. Rewards are wrappers (:mod:`rezero_env.rewards`) applied by
     ``gym.make(..., reward=preset)``: ``"rezero"`` (default: correctness 4, format 2, retry 1, em_chunk 1,
-    search_strategy 1, search_diversity 1), ``"em"`` (exact match) or ``"none"``. Each term is added when the episode
-    ends and reported in ``info["reward_terms"]`` (its weight in ``info["reward_weights"]``, a one-line reason in
+    search_strategy 1, search_diversity 1), ``"rezero-no-retry"`` (without retry, for ablations),
+    ``"rezero-evidence"`` (``"rezero"`` plus evidence 1: the share of the supporting documents the searches
+    returned), ``"em"`` (exact match) or ``"none"``. Each term is added when the episode ends and reported in
+    ``info["reward_terms"]`` (its weight in ``info["reward_weights"]``, a one-line reason in
     ``info["reward_notes"]``), so the final reward is ``sum(weight × value)`` over the terms.
 
     ## Starting state

@@ -13,6 +13,7 @@ from rezero_env.rewards.correctness import (
     exact_match_reward,
 )
 from rezero_env.rewards.em_chunk import EmChunkReward, em_chunk_reward
+from rezero_env.rewards.evidence import EvidenceReward, evidence_reward, paragraph_evidence_reward
 from rezero_env.rewards.format import FormatReward, format_reward
 from rezero_env.rewards.judge import (
     EMF1Judge,
@@ -47,6 +48,7 @@ __all__ = [
     "DuplicateRewardWarning",
     "EMF1Judge",
     "EmChunkReward",
+    "EvidenceReward",
     "ExactMatchReward",
     "FormatReward",
     "Judge",
@@ -60,11 +62,13 @@ __all__ = [
     "correctness_reward",
     "default_judge",
     "em_chunk_reward",
+    "evidence_reward",
     "exact_match",
     "exact_match_reward",
     "format_reward",
     "make_judge",
     "normalize_answer",
+    "paragraph_evidence_reward",
     "resolve_judge",
     "retry_reward",
     "search_diversity_reward",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
@@ -79,7 +79,8 @@ class RewardTerm(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArg
     on top of the default preset): then it warns (:class:`DuplicateRewardWarning`) and records under ``name_2``
     (``name_3``, …), so the identity above still holds and the double count is visible.
 
-    Subclasses set ``name`` and implement :meth:`score` (and optionally :meth:`explain`); the wrapped env's
+    Subclasses set ``name`` and implement :meth:`score` (or :meth:`score_episode`, for a term that reads more of
+    the final step's ``info`` than the transcript) and optionally :meth:`explain`; the wrapped env's
     ``unwrapped`` must expose the current ``task`` (as :class:`~rezero_env.envs.search_qa.SearchQAEnv` does; see
     :func:`rezero_env.types.current_task`).
 
@@ -119,7 +120,7 @@ class RewardTerm(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArg
         if terminated or truncated:
             messages = info["messages"]
             task = current_task(self.env)
-            value = float(self.score(messages, task))
+            value = float(self.score_episode(info, task))
             info.setdefault("reward_terms", {})[self.key] = value
             info.setdefault("reward_weights", {})[self.key] = self.weight
             note = self.explain(messages, task, value)
@@ -131,6 +132,11 @@ class RewardTerm(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArg
     def score(self, messages: Sequence[Message], task: Task) -> float:
         """The raw value of this term for a finished episode, usually in [0, 1]."""
         raise NotImplementedError
+
+    def score_episode(self, info: Mapping[str, Any], task: Task) -> float:
+        """The raw value of this term from the final step's ``info``: :meth:`score` of the transcript
+        (``info["messages"]``) unless the term reads more of the episode's record, such as ``info["searches"]``."""
+        return self.score(info["messages"], task)
 
     def explain(self, messages: Sequence[Message], task: Task, value: float) -> str:
         """A short reason for ``value`` (e.g. ``"2 searches → 0.2 + 0.15·2"``), or "" when the term gives none; it

@@ -1,5 +1,6 @@
 """Named compositions of reward wrappers: ``"rezero"`` (ReZero's six terms and weights), ``"rezero-no-retry"``
-(the same without the retry term, for ablations), ``"em"`` and ``"none"``."""
+(the same without the retry term, for ablations), ``"rezero-evidence"`` (the six plus the supporting-evidence term),
+``"em"`` and ``"none"``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import gymnasium as gym
 from rezero_env.rewards.base import RewardTerm
 from rezero_env.rewards.correctness import CorrectnessReward, ExactMatchReward
 from rezero_env.rewards.em_chunk import EmChunkReward
+from rezero_env.rewards.evidence import EvidenceReward
 from rezero_env.rewards.format import FormatReward
 from rezero_env.rewards.judge import Judge, resolve_judge
 from rezero_env.rewards.retry import RetryReward
@@ -34,6 +36,16 @@ REWARD_PRESETS: dict[str, tuple[tuple[type[RewardTerm], float], ...]] = {
         (EmChunkReward, 1.0),
         (SearchStrategyReward, 1.0),
         (SearchDiversityReward, 1.0),
+    ),
+    # ReZero's reward plus the share of the supporting documents retrieved (credit for finding the bridge document).
+    "rezero-evidence": (
+        (CorrectnessReward, 4.0),
+        (FormatReward, 2.0),
+        (RetryReward, 1.0),
+        (EmChunkReward, 1.0),
+        (SearchStrategyReward, 1.0),
+        (SearchDiversityReward, 1.0),
+        (EvidenceReward, 1.0),
     ),
     "em": ((ExactMatchReward, 1.0),),
     "none": (),

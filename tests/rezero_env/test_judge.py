@@ -1,10 +1,17 @@
+import ast
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rezero_env.rewards import judge as judge_module
+from rezero_env.rewards import judges as judges_package
 from rezero_env.rewards.judge import EMF1Judge, default_judge, exact_match, normalize_answer, token_f1
+from rezero_env.rewards.judges import em_f1
 
 
 def test_normalize_answer_follows_squad() -> None:
@@ -62,3 +69,62 @@ def test_emf1_judge_bounds_its_work_on_huge_predictions() -> None:
     assert repr(unbounded) == "EMF1Judge(f1_threshold=0.8, max_prediction_chars=None)"
     with pytest.raises(ValueError, match="max_prediction_chars must be a positive integer or None"):
         EMF1Judge(max_prediction_chars=0)
+
+
+# --- One home for the judges: rezero_env.rewards.judge re-exports rezero_env.rewards.judges, never the reverse ------
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        ("rezero_env.rewards.judges", "rezero_env.rewards.judge"),
+        ("rezero_env.rewards.judge", "rezero_env.rewards.judges"),
+        ("rezero_env.rewards.judges.em_f1", "rezero_env.rewards.judge"),
+        ("rezero_env.rewards.judges.contains", "rezero_env.rewards.judges.cascade", "rezero_env.rewards.judge"),
+    ],
+)
+def test_judge_modules_import_in_any_order(modules: tuple[str, ...]) -> None:
+    imports = "; ".join(f"import {module}" for module in modules)
+    check = (
+        "from rezero_env.rewards.judge import resolve_judge; "
+        "assert type(resolve_judge('contains')).__name__ == 'ContainsJudge'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{imports}; {check}"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _imported_modules(tree: ast.AST, package: str) -> set[str]:
+    """The modules every ``import``/``from … import`` in ``tree`` names (relative ones resolved in ``package``)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_imports_between_judge_and_judges_go_one_way() -> None:
+    rewards = Path(str(judge_module.__file__)).parent
+    # judge.py imports at module level only: no function-level import left to hide a cycle.
+    tree = ast.parse((rewards / "judge.py").read_text(encoding="utf-8"))
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert not [n for n in ast.walk(function) if isinstance(n, ast.Import | ast.ImportFrom)], function.name
+    # No module of the judges package imports rezero_env.rewards.judge, at any level.
+    for path in sorted((rewards / "judges").glob("*.py")):
+        named = _imported_modules(ast.parse(path.read_text(encoding="utf-8")), "rezero_env.rewards.judges")
+        assert "rezero_env.rewards.judge" not in named, path.name
+        assert not {"rezero_env.rewards", "rezero_env"} & named, path.name  # nor the package that imports it
+    # The re-exported names are the judges package's own objects.
+    for name in ("EMF1Judge", "Judge", "default_judge", "resolve_judge"):
+        assert getattr(judge_module, name) is getattr(judges_package, name)
+    for name in ("MAX_PREDICTION_CHARS", "exact_match", "normalize_answer", "token_f1"):
+        assert getattr(judge_module, name) is getattr(em_f1, name)

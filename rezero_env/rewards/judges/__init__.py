@@ -1,6 +1,6 @@
 """Judges by name: ``make_judge(name, **options)`` → ``judge(prediction, answers) -> float`` in [0, 1].
 
-- ``em_f1``: SQuAD-normalised exact match or token F1 ≥ 0.8 (:class:`~rezero_env.rewards.judge.EMF1Judge`, the
+- ``em_f1``: SQuAD-normalised exact match or token F1 ≥ 0.8 (:class:`~rezero_env.rewards.judges.em_f1.EMF1Judge`, the
   default; comparable with Search-R1-style tables). Microseconds.
 - ``contains``: the gold, normalised as a grader would, inside the prediction; hedges, lists of candidates,
   refusals, echoes of the question and padding rejected (:class:`ContainsJudge`). Microseconds.
@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from rezero_env.rewards.judge import EMF1Judge, Judge
-from rezero_env.rewards.judges.base import BaseJudge, Item, JudgeError, Verdict, accepts_question
+from rezero_env.rewards.judges.base import BaseJudge, Item, Judge, JudgeError, Verdict, accepts_question
 from rezero_env.rewards.judges.cascade import CascadeJudge
 from rezero_env.rewards.judges.contains import ContainsJudge
+from rezero_env.rewards.judges.em_f1 import EMF1Judge, default_judge
 
 
 def _embedding(**options: Any) -> Judge:
@@ -101,14 +101,44 @@ def make_judge(name: str | Mapping[str, Any], **options: Any) -> Judge:
         raise ValueError(f"judge={name!r}: bad options {sorted(options)}: {error}") from None
 
 
+def resolve_judge(judge: object) -> Judge:
+    """The judge to use for ``judge``: :data:`~rezero_env.rewards.judges.em_f1.default_judge` for None, a name or
+    ``{"name": ..., **options}`` mapping built by :func:`make_judge`, a callable as it is.
+
+    Raises:
+        ValueError: for an unknown judge name or options it does not take.
+        TypeError: for anything else that is not callable.
+
+    Example:
+        >>> resolve_judge(None) is default_judge
+        True
+        >>> resolve_judge("contains")
+        ContainsJudge(long_gold_tokens=5, long_gold_recall=0.8)
+    """
+    if judge is None:
+        return default_judge
+    if isinstance(judge, str | Mapping):
+        return make_judge(judge)
+    if not callable(judge):
+        raise TypeError(
+            "judge must be a callable judge(prediction, answers) -> float, a judge name (em_f1, contains, embedding, "
+            f"llm, cascade), a {{'name': ..., **options}} mapping or None, got {type(judge).__name__}"
+        )
+    return judge
+
+
 __all__ = [
     "JUDGES",
     "BaseJudge",
     "CascadeJudge",
     "ContainsJudge",
+    "EMF1Judge",
     "Item",
+    "Judge",
     "JudgeError",
     "Verdict",
     "accepts_question",
+    "default_judge",
     "make_judge",
+    "resolve_judge",
 ]

@@ -1,9 +1,12 @@
-"""What the named judges share: a verdict with its reason, a base class, and the error a judge raises."""
+"""What the judges share: the ``Judge`` type, a verdict with its reason, a base class, and the error a judge raises."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+#: A judge: ``judge(prediction, answers) -> float`` in [0, 1] (1 accepts the prediction).
+Judge = Callable[[str, Sequence[str]], float]
 
 
 class JudgeError(RuntimeError):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rezero_env.rewards.judge import Judge
-from rezero_env.rewards.judges.base import BaseJudge, Item, Verdict
+from rezero_env.rewards.judges.base import BaseJudge, Item, Judge, Verdict
 
 
 class CascadeJudge(BaseJudge):

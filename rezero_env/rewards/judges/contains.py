@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rezero_env.rewards.judge import MAX_PREDICTION_CHARS
 from rezero_env.rewards.judges.base import BaseJudge, Verdict
+from rezero_env.rewards.judges.em_f1 import MAX_PREDICTION_CHARS
 from rezero_env.rewards.judges.normalize import (
     Token,
     _content,
