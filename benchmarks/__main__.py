@@ -29,8 +29,9 @@ SUITES = (
     "judges",
     "learning",
     "learning_retry",
+    "guidance",
 )
-LONG_SUITES = ("learning", "learning_retry")
+LONG_SUITES = ("learning", "learning_retry", "guidance")
 """Suites that train for hours: run only when named (``--only learning``)."""
 README = Path(__file__).resolve().parent.parent / "README.md"
 

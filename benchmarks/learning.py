@@ -120,7 +120,7 @@ RESULT_FILE = "learning-part.json"
 so a suite stopped part-way (e.g. by the end of a session) continues where it was."""
 
 
-def _reuse(config: GRPOConfig) -> dict[str, Any] | None:
+def reuse_part(config: GRPOConfig) -> dict[str, Any] | None:
     path = config.output_dir / RESULT_FILE
     if not path.is_file():
         return None
@@ -131,7 +131,7 @@ def _reuse(config: GRPOConfig) -> dict[str, Any] | None:
     return None
 
 
-def _record(config: GRPOConfig, result: dict[str, Any]) -> dict[str, Any]:
+def record_part(config: GRPOConfig, result: dict[str, Any]) -> dict[str, Any]:
     config.output_dir.mkdir(parents=True, exist_ok=True)
     payload = {"config": config.to_dict(), "result": result}
     (config.output_dir / RESULT_FILE).write_text(json.dumps(payload, indent=1, default=str) + "\n")
@@ -141,14 +141,14 @@ def _record(config: GRPOConfig, result: dict[str, Any]) -> dict[str, Any]:
 def warm_start(setup: LearningSetup, seed: int) -> dict[str, Any]:
     """Warm up once, save it as step 0, evaluate it on the test split."""
     config = setup.config(f"seed{seed}/warm-start", seed=seed, eval_every=0, total_steps=1)
-    if (reused := _reuse(config)) is not None:
+    if (reused := reuse_part(config)) is not None:
         return reused
     learner = GRPOLearner(config)
     sft = learner.warm_up()
     folder = learner.save()
     test = learner.evaluate("warm-up")
     learner.close()
-    return _record(config, {"checkpoint": str(folder), "sft": sft, "test": _accuracy_cells(test)})
+    return record_part(config, {"checkpoint": str(folder), "sft": sft, "test": _accuracy_cells(test)})
 
 
 def grpo_run(
@@ -158,12 +158,12 @@ def grpo_run(
     config.eval_before = False  # the warm start's test evaluation is shared (same weights, greedy)
     config.resume = True  # an interrupted run continues from its latest checkpoint
     config.save_every = config.save_every or config.eval_every
-    if (reused := _reuse(config)) is not None:
+    if (reused := reuse_part(config)) is not None:
         return reused
     summary = GRPOLearner(config).train()
     history = summary["history"]
     training_seconds = sum(h["perf/rollout_seconds"] + h["perf/train_seconds"] for h in history)
-    return _record(
+    return record_part(
         config,
         {
             "reward": reward,
@@ -189,14 +189,14 @@ def sft_reference(setup: LearningSetup, seed: int, warm: dict[str, Any], seconds
     config = setup.config(
         f"seed{seed}/sft-reference", seed=seed + 1, init_from=Path(warm["checkpoint"]), sft_warmup_steps=steps
     )
-    if (reused := _reuse(config)) is not None:
+    if (reused := reuse_part(config)) is not None:
         return reused
     learner = GRPOLearner(config)
     learner.initialize_from(Path(warm["checkpoint"]))
     sft = learner.warm_up(steps=steps)
     test = learner.evaluate("sft-reference")
     learner.close()
-    return _record(config, {"sft": sft, "test": _accuracy_cells(test)})
+    return record_part(config, {"sft": sft, "test": _accuracy_cells(test)})
 
 
 def _mean(values: Sequence[float]) -> float:

@@ -96,7 +96,7 @@ def correctness_checks(
     episodes' recorded log-probs against a fresh forward pass over the finished sequences."""
     import torch
 
-    from rezero_agents.grpo import TokenScorer, pad_sequences
+    from rezero_agents.scoring import TokenScorer, pad_sequences
 
     config = learner.config
     _, replayed = evaluate_policy(

@@ -1,458 +1,141 @@
 """GRPO on SearchQA-v0, readable top to bottom.
 
-One step:
-1. draw ``questions_per_step`` training questions and pin each to ``num_generations`` environments
-   (``reset(options={"task_index": i})``);
-2. play the episodes in lock-step with batched generation (:func:`~rezero_agents.rollout.collect_episodes`), which
-   records each episode's tokens and a loss mask that is 1 only on tokens the policy sampled;
+One step (:meth:`GRPOLearner.train_step`):
+1. draw ``questions_per_step`` training questions (× ``oversample`` with dynamic sampling) and play
+   ``num_generations`` episodes of each in lock-step with batched generation
+   (:meth:`~rezero_agents.learner.Learner.play_groups`); each episode records its tokens and a loss mask that is 1
+   only on tokens the policy sampled;
+2. with ``guidance``, help the groups in which no sample was judged correct (:mod:`rezero_agents.guidance`): a
+   guide's whole episode joins the group (``"trajectory"``), or the policy samples again after the guide's first
+   turns (``"prefix"``);
 3. advantages: each reward minus its group's mean, divided by the group's std (or not: Dr. GRPO); groups whose
-   rewards are all equal carry no signal and are counted;
-4. loss per sampled token: ``-min(ratio·A, clip(ratio, 1-ε, 1+ε_high)·A) + β·KL(π‖π_ref)`` with the k3 estimator,
-   averaged over the step's tokens (or per episode);
+   rewards are all equal carry no signal and are counted; with dynamic sampling only groups whose rewards differ
+   are trained;
+4. loss per trained token: ``-min(ratio·A, clip(ratio, 1-ε, 1+ε_high)·A) + β·KL(π‖π_ref)`` with the k3 estimator;
+   a guide's tokens use LUFFY's off-policy term ``-A·π_θ/(π_θ + γ)`` instead (:func:`~rezero_agents.objectives.
+   grpo_loss`); averaged over the step's tokens (or per episode);
 5. gradients accumulate over micro-batches, are clipped to ``max_grad_norm`` and applied with AdamW.
 
-Every step writes TensorBoard scalars and the episodes to ``episodes.jsonl``; checkpoints hold the trainable
-weights, optimizer, scheduler, RNG states and step, so ``resume`` continues exactly. Under ``accelerate launch``
-each process plays a share of the questions and DDP averages the gradients.
+Every step writes TensorBoard scalars and the episodes to ``episodes.jsonl``. The schedule around the steps —
+warm-up, validation, the best checkpoint, the collapse guard, saving and resuming, evaluation — is
+:class:`~rezero_agents.learner.Learner`'s, shared with expert iteration (:mod:`rezero_agents.rft`). Under
+``accelerate launch`` each process plays a share of the questions and DDP averages the gradients.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
-import logging
 import math
-import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
-from pathlib import Path
-from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 
-import rezero_env  # noqa: F401  (registers the environment ids)
-from rezero_agents import checkpoints
-from rezero_agents.chat import ChatFormatter
-from rezero_agents.episode_log import EpisodeLogWriter
-from rezero_agents.evaluation import carve_validation, evaluate_policy, summarize
+from rezero_agents.group_stats import flat_shares, is_flat, rewards_by_group, success_shares
 from rezero_agents.grpo_config import GRPOConfig
-from rezero_agents.incremental import common_prefix
-from rezero_agents.models import load_model, load_tokenizer, lora_config, resolve_model
-from rezero_agents.policy import Policy, SamplingConfig, TransformersPolicy, VLLMPolicy
-from rezero_agents.prompting import FEW_SHOT_MESSAGES
-from rezero_agents.records import episode_records
-from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, collect_episodes
-from rezero_agents.scripted import ScriptedSearcher
-from rezero_agents.sft import sft_sequences
-from rezero_agents.stats import compare
+from rezero_agents.guidance import GuidedStep
+from rezero_agents.learner import Learner
+from rezero_agents.objectives import group_advantages, grpo_loss, mean_kl
+from rezero_agents.policy import Policy
+from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, TextPolicy
+from rezero_agents.scoring import micro_batches, pad_sequences
 from rezero_env.rewards.presets import REWARD_PRESETS
-from rezero_env.types import split_tasks
-
-logger = logging.getLogger(__name__)
-
-START_WEIGHTS = "start.pt"
-"""Checkpoint file (with LoRA) of the adapter weights at the start of GRPO, the KL reference, kept across resumes."""
 
 UNGATED_TERMS = (*CORRECTNESS_TERMS, "format")
-"""Terms that ``reward_shaping="gated"`` pays whatever the answer's verdict."""
+"""Terms that ``reward_shaping="gated"`` pays whatever the answer's verdict (besides ``config.ungated_terms``)."""
 
 
-# --- scoring tokens -------------------------------------------------------------------------------------------
+class GRPOLearner(Learner):
+    """GRPO with optional guidance, on the shared schedule of :class:`~rezero_agents.learner.Learner` (see the
+    module docstring)."""
 
+    phase = "GRPO"
 
-def causal_lm(model: Any) -> Any:
-    """The transformers model inside a peft wrapper (or the model itself)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-class TokenScorer(nn.Module):
-    """Log-probabilities of the target tokens of a batch, computing the LM head only where the mask is set.
-
-    ``forward(input_ids, attention_mask, target_mask)`` returns a ``(batch, length - 1)`` tensor: entry ``t`` is
-    ``log p(input_ids[t + 1] | input_ids[: t + 1]) `` where ``target_mask[t]`` is true, 0 elsewhere. Logits are
-    divided by ``temperature`` (the sampling temperature, as TRL does) before the softmax.
-    """
-
-    def __init__(self, model: Any, temperature: float = 1.0) -> None:
-        super().__init__()
-        self.model = model
-        self.temperature = temperature
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        target_mask: torch.Tensor,
-        shared_prefix: int = 0,
-        with_entropy: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """``shared_prefix=P`` (> 0): every row starts with the same ``P`` tokens and no target lies before
-        position ``P - 1``; the prefix is then computed once and its keys and values broadcast to the rows (the
-        gradient through them is summed over the rows, so it is the same gradient as without sharing).
-
-        ``with_entropy``: also return the entropy of the (tempered) next-token distribution at each target
-        position, without gradient, in a tensor shaped like the log-probabilities."""
-        lm = causal_lm(self.model)
-        if shared_prefix > 0:
-            hidden, offset = self._shared_prefix_hidden(lm, input_ids, attention_mask, shared_prefix), shared_prefix - 1
-        else:
-            hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]
-            offset = 0
-        positions = target_mask[:, offset:]
-        selected = hidden[positions]
-        logits = lm.get_output_embeddings()(selected).float() / self.temperature
-        targets = input_ids[:, 1 + offset :][positions]
-        log_distribution = logits.log_softmax(-1)
-        token_logprobs = log_distribution.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        out = torch.zeros(target_mask.shape, dtype=token_logprobs.dtype, device=token_logprobs.device)
-        out[:, offset:][positions] = token_logprobs
-        if not with_entropy:
-            return out
-        with torch.no_grad():
-            entropy = torch.zeros_like(out)
-            entropy[:, offset:][positions] = -(log_distribution.exp() * log_distribution).sum(-1)
-        return out, entropy
-
-    @staticmethod
-    def _shared_prefix_hidden(lm: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix: int) -> Any:
-        """Hidden states at positions ``prefix - 1 … length - 2`` (those that predict tokens ``prefix …``), with
-        the common prefix run once."""
-        from transformers import DynamicCache
-
-        if not bool((input_ids[:, :prefix] == input_ids[:1, :prefix]).all()) or not bool(
-            attention_mask[:, :prefix].all()
-        ):
-            raise ValueError("shared_prefix: the rows do not all start with the same unpadded tokens")
-        rows, length = input_ids.shape
-        decoder = lm.get_decoder()
-        cache = DynamicCache(config=lm.config)
-        head = decoder(input_ids=input_ids[:1, :prefix], cache=cache, use_cache=True).last_hidden_state[:, -1:]
-        cache.batch_repeat_interleave(rows)
-        positions = torch.arange(prefix, length, device=input_ids.device)[None].expand(rows, -1)
-        tail = decoder(
-            input_ids=input_ids[:, prefix:],
-            attention_mask=attention_mask,
-            position_ids=positions,
-            cache=cache,
-            use_cache=True,
-        ).last_hidden_state
-        return torch.cat([head.expand(rows, -1, -1), tail[:, :-1]], dim=1)
-
-
-def pad_sequences(
-    sequences: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-pad ``(token_ids, loss_mask)`` pairs into ``input_ids``, ``attention_mask`` and the target mask
-    (``loss_mask`` shifted by one: position ``t`` predicts token ``t + 1``)."""
-    width = max(len(ids) for ids, _ in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(sequences), width), dtype=torch.long)
-    targets = torch.zeros((len(sequences), width - 1), dtype=torch.bool)
-    for row, (ids, mask) in enumerate(sequences):
-        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention[row, : len(ids)] = 1
-        targets[row, : len(ids) - 1] = torch.tensor(mask[1:], dtype=torch.bool)
-    return input_ids.to(device), attention.to(device), targets.to(device)
-
-
-MIN_SHARED_PREFIX = 16
-"""Shortest common prompt worth computing once per micro-batch in the training forward."""
-
-
-def micro_batches(
-    episodes: Sequence[Episode], usable: Sequence[int], size: int, share_prompt: bool = True
-) -> list[tuple[list[int], int]]:
-    """Micro-batches of episode indices, each with the length of the prompt its rows share (0: none).
-
-    With ``share_prompt`` a micro-batch holds episodes of one group (a question's samples, which start with the same
-    prompt), so the scorer can run that prompt once; otherwise consecutive episodes, ``size`` at a time.
-    """
-    if not share_prompt:
-        return [(list(usable[i : i + size]), 0) for i in range(0, len(usable), size)]
-    by_group: dict[int, list[int]] = {}
-    for index in usable:
-        by_group.setdefault(episodes[index].group, []).append(index)
-    chunks = []
-    for members in by_group.values():
-        for start in range(0, len(members), size):
-            chunk = members[start : start + size]
-            prefix = 0
-            if len(chunk) > 1:
-                first_trained = min(episodes[i].loss_mask.index(1) for i in chunk)
-                prefix = min(common_prefix([episodes[i].token_ids for i in chunk]), first_trained)
-            chunks.append((chunk, prefix if prefix >= MIN_SHARED_PREFIX else 0))
-    return chunks
-
-
-# --- the GRPO objective ---------------------------------------------------------------------------------------
-
-
-def group_advantages(rewards: Sequence[float], groups: Sequence[int], scale: bool = True) -> tuple[np.ndarray, int]:
-    """Advantages normalised within each group, and the number of groups whose rewards are all equal.
-
-    Example:
-        >>> advantages, flat = group_advantages([1.0, 0.0, 2.0, 2.0], [0, 0, 1, 1])
-        >>> advantages.round(3).tolist(), flat
-        ([0.707, -0.707, 0.0, 0.0], 1)
-    """
-    values = np.asarray(rewards, dtype=np.float64)
-    group_ids = np.asarray(groups)
-    advantages = np.zeros_like(values)
-    flat = 0
-    for group in np.unique(group_ids):
-        members = group_ids == group
-        centred = values[members] - values[members].mean()
-        spread = values[members].std(ddof=1) if members.sum() > 1 else 0.0
-        flat += bool(np.allclose(values[members], values[members][0]))
-        advantages[members] = centred / (spread + 1e-4) if scale else centred
-    return advantages, flat
-
-
-def grpo_loss(
-    new_logprobs: torch.Tensor,
-    old_logprobs: torch.Tensor,
-    ref_logprobs: torch.Tensor | None,
-    advantages: torch.Tensor,
-    mask: torch.Tensor,
-    *,
-    epsilon: float,
-    epsilon_high: float,
-    beta: float,
-    loss_type: str,
-    normalizer: float,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """The clipped GRPO loss of a micro-batch, scaled so that micro-batch losses add up to the step's loss.
-
-    ``normalizer`` is the step's number of target tokens (``token_mean``) or episodes (``sequence_mean``).
-    """
-    weights = mask.float()
-    ratio = torch.exp(new_logprobs - old_logprobs)
-    clipped = torch.clamp(ratio, 1 - epsilon, 1 + epsilon_high)
-    per_token = -torch.min(ratio * advantages[:, None], clipped * advantages[:, None])
-    kl = torch.zeros_like(per_token)
-    if ref_logprobs is not None:
-        delta = ref_logprobs - new_logprobs
-        kl = torch.exp(delta) - delta - 1
-        per_token = per_token + beta * kl
-    if loss_type == "token_mean":
-        loss = (per_token * weights).sum() / normalizer
-    else:
-        loss = ((per_token * weights).sum(1) / weights.sum(1).clamp(min=1)).sum() / normalizer
-    with torch.no_grad():
-        tokens = weights.sum().clamp(min=1)
-        is_clipped = ((ratio < 1 - epsilon) | (ratio > 1 + epsilon_high)).float()
-        stats = {
-            "kl": float((kl * weights).sum() / tokens),
-            "clip_ratio": float((is_clipped * weights).sum() / tokens),
-            "tokens": float(weights.sum()),
-        }
-    return loss, stats
-
-
-# --- the learner ----------------------------------------------------------------------------------------------
-
-
-class GRPOLearner:
-    """Owns the model, optimizer, environments and logs of one GRPO run (see the module docstring)."""
-
-    def __init__(self, config: GRPOConfig) -> None:
-        from accelerate import Accelerator
-
-        self.config = config
-        device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        self.accelerator = Accelerator(cpu=device == "cpu")
-        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
-        self.is_main = self.accelerator.is_main_process
-        torch.manual_seed(config.seed)
-        random.seed(config.seed)
-        self.rng = np.random.default_rng(config.seed)  # question sampling; identical on every rank
-
-        # model, tokenizer, adapters
-        self.model_path = resolve_model(config.model)
-        self.tokenizer = load_tokenizer(self.model_path)
-        model: Any = load_model(self.model_path, dtype=config.dtype, device=str(self.accelerator.device))
-        if config.use_lora:
-            from peft import get_peft_model
-
-            lora = lora_config(
-                model,
-                r=config.lora_r,
-                alpha=config.lora_alpha,
-                dropout=config.lora_dropout,
-                targets=config.lora_target_modules,
-                last_layers=config.lora_last_layers,
-            )
-            model = get_peft_model(model, lora)
-        self.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if config.few_shot else ())
-        self.reference: TokenScorer | None = None
-        """Without LoRA and with beta > 0: a frozen copy of the model at the start of GRPO (made by mark_start)."""
-        self.start_weights: dict[str, torch.Tensor] | None = None
-        """With LoRA: the adapter weights at the start of GRPO (after the warm-up), the KL reference."""
-
-        # optimizer and schedule
-        self.trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(self.trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
-        scorer = TokenScorer(model, config.temperature)
-        self.scorer, self.optimizer, self.scheduler = self.accelerator.prepare(scorer, optimizer, scheduler)
-
-        # generation
-        self.sampling = SamplingConfig(config.temperature, config.top_p, config.top_k_sampling, config.max_new_tokens)
-        self.eval_sampling = SamplingConfig(temperature=0.0, max_new_tokens=config.max_new_tokens)
-        self.policy: Policy
-        if config.backend == "vllm":
-            vllm_policy = VLLMPolicy(
-                self.model_path,
-                self.formatter,
-                config.vllm_gpu_memory_utilization,
-                max_model_len=config.max_sequence_tokens,
-                seed=config.seed,
-            )
-            torch.manual_seed(config.seed)  # vLLM reseeds the process when it starts in-process
-            self.policy = vllm_policy
-        else:
-            self.policy = TransformersPolicy(
-                model,
-                self.formatter,
-                batch_size=max(config.rollout_batch_size, config.eval_batch_size),
-                incremental=config.incremental_decoding,
-            )
-
-        # environments (plain Gymnasium envs)
-        self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
-        num_tasks = len(split_tasks(self.train_envs[0]))
-        self.train_tasks, self.validation_tasks = carve_validation(
-            num_tasks, config.validation_questions, config.validation_seed
-        )
-        if config.questions_per_step > len(self.train_tasks):
-            raise ValueError(
-                f"questions_per_step={config.questions_per_step} exceeds the {len(self.train_tasks)} training "
-                f"tasks of split {config.train_split!r} ({config.validation_questions} held out for validation)"
-            )
-
-        # reward terms' weights, for reward_shaping="gated"
-        self.term_weights = {cls.name: weight for cls, weight in REWARD_PRESETS.get(config.reward, ())}
+    def __init__(self, config: GRPOConfig, guide: Policy | TextPolicy | None = None) -> None:
         if config.reward_shaping == "gated" and config.reward not in REWARD_PRESETS:
             raise ValueError(f"reward_shaping='gated' needs a named reward preset, got reward={config.reward!r}")
-
-        # logs
-        self.step = 0
-        self.validation_curve: list[tuple[int, float]] = []
-        """(step, validation accuracy) of this process's validations."""
-        self.progress: Callable[[str, int, int], None] | None = None
-        """Called as ``progress(phase, done, total)`` during evaluations (per wave), the warm-up and GRPO (per
-        step), e.g. by ``scripts/demo.py`` to show one progress bar per phase."""
-        self.sft_done = config.sft_warmup_steps == 0
-        self.output_dir = config.output_dir
-        self.writer: Any = None
-        self.episode_log: EpisodeLogWriter | None = None
-        if self.is_main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            self.writer = SummaryWriter(str(self.output_dir / "tb"))
-        if self.is_main and config.log_episodes:
-            self.episode_log = EpisodeLogWriter(self.output_dir / "episodes.jsonl")
-
-    def make_env(self, split: str) -> gym.Env[str, str]:
-        return gym.make(self.config.env_id, split=split, **self.config.env_kwargs)
-
-    def _lr_factor(self, step: int) -> float:
-        config = self.config
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps)
-        if config.lr_scheduler == "linear":
-            return max(0.0, 1 - progress)
-        if config.lr_scheduler == "cosine":
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-        return 1.0
-
-    @property
-    def unwrapped_model(self) -> Any:
-        return self.accelerator.unwrap_model(self.scorer).model
-
-    # --- one GRPO step ----------------------------------------------------------------------------------------
+        super().__init__(config, guide)
+        self.term_weights = {cls.name: weight for cls, weight in REWARD_PRESETS.get(config.reward, ())}
+        """Reward terms' weights, for ``reward_shaping="gated"``."""
 
     def train_step(self) -> dict[str, float]:
-        """Sample questions, play ``G`` episodes each, and take one optimizer step. Returns the step's metrics."""
+        """Sample questions, play ``G`` episodes each, help the failing groups, take one optimizer step. Returns the
+        step's metrics."""
         config = self.config
+        # 1. questions and their samples
         drawn = config.questions_per_step
         if config.dynamic_sampling:
-            drawn = min(len(self.train_tasks), math.ceil(config.questions_per_step * config.oversample))
-        questions = self.rng.choice(self.train_tasks, size=drawn, replace=False).tolist()
-        mine = questions[self.rank :: self.world]  # whole groups per process: advantages stay local
-        options = [{"task_index": q} for q in mine for _ in range(config.num_generations)]
-        groups = [g for g in range(len(mine)) for _ in range(config.num_generations)]
-        step_seed = config.seed * 100_003 + self.step * 1_009 + self.rank
-
+            drawn = math.ceil(config.questions_per_step * config.oversample)
+        questions = self.draw_questions(drawn)
         start = time.perf_counter()
-        episodes = collect_episodes(
-            self.train_envs,
-            self.policy,
-            options,
-            groups=groups,
-            seed=step_seed,
-            sampling=self.sampling,
-            max_sequence_tokens=config.max_sequence_tokens,
-        )
+        samples = self.play_groups(questions)
         rollout_seconds = time.perf_counter() - start
 
+        # 2. guidance for the groups in which every sample failed
+        start = time.perf_counter()
+        guided = GuidedStep(samples)
+        if self.guidance is not None:
+            guided = self.guidance.apply(samples, questions, self.policy, self.sampling, seed=self.step_seed())
+        guidance_seconds = time.perf_counter() - start
+        episodes = guided.episodes
+
+        # 3. advantages within each group; dynamic sampling keeps groups whose rewards differ
+        groups = [e.group for e in episodes]
         rewards = [self.training_reward(e) for e in episodes]
-        advantages, flat_groups = group_advantages(rewards, groups, config.scale_rewards)
+        advantages, _ = group_advantages(rewards, groups, config.scale_rewards)
         trained = list(range(len(episodes)))
         if config.dynamic_sampling:  # DAPO: train on questions_per_step groups whose rewards differ, if there are
-            informative = [
-                g for g in range(len(mine)) if not _flat([rewards[i] for i in range(len(rewards)) if groups[i] == g])
-            ]
+            by_group = rewards_by_group(groups, rewards)
+            informative = [g for g in sorted(by_group) if not is_flat(by_group[g])]
             kept = set(informative[: math.ceil(config.questions_per_step / self.world)])
             trained = [i for i in trained if groups[i] in kept]
+
+        # 4-5. the loss and one optimizer step
         start = time.perf_counter()
         loss_stats = self.optimize([episodes[i] for i in trained], advantages[trained])
         train_seconds = time.perf_counter() - start
         if config.backend == "vllm":
             self.policy.load_weights(self.unwrapped_model)  # type: ignore[attr-defined]
 
-        generated = sum(sum(e.loss_mask) for e in episodes)
-        turns = sum(sum(m["role"] == "assistant" for m in e.messages) for e in episodes)
-        phase_seconds = {
-            "perf/forward_seconds": loss_stats.pop("forward_seconds"),
-            "perf/backward_seconds": loss_stats.pop("backward_seconds"),
-        }
+        trained_groups = {groups[i] for i in trained}
+        generated = sum(sum(e.loss_mask) for e in samples)
         metrics = {
-            **{f"train/{k}": v for k, v in _numeric(summarize(episodes)).items()},
-            **{f"loss/{k}": v for k, v in loss_stats.items()},
-            "train/zero_signal_groups": flat_groups / max(1, len(mine)),
-            "train/trained_groups": float(len({groups[i] for i in trained})),
-            "train/tokens_per_turn": generated / max(1, turns),
+            **self.rollout_metrics(samples),
+            **{f"loss/{k}": v for k, v in loss_stats.items() if not k.endswith("_seconds")},
+            **success_shares(samples, "train/solvable_groups"),
+            **success_shares(episodes, "train/solvable_groups_guided"),
+            **guided.metrics(),
+            **flat_shares(episodes, rewards, "train/zero_signal_groups"),
+            "train/trained_groups": float(len(trained_groups)),
+            "train/trained_thanks_to_guidance": len(trained_groups & set(guided.guided)) / max(1, len(trained_groups)),
             "perf/rollout_seconds": rollout_seconds,
+            "perf/guidance_seconds": guidance_seconds,
             "perf/train_seconds": train_seconds,
-            **phase_seconds,
-            "perf/generated_tokens_per_s": generated / max(rollout_seconds, 1e-9),
+            "perf/forward_seconds": loss_stats["forward_seconds"],
+            "perf/backward_seconds": loss_stats["backward_seconds"],
+            "perf/step_seconds": rollout_seconds + guidance_seconds + train_seconds,
+            "perf/generated_tokens_per_s": (generated + guided.prefix_tokens)
+            / max(rollout_seconds + guidance_seconds, 1e-9),
             "perf/trained_tokens_per_s": loss_stats["trained_tokens"] / max(train_seconds, 1e-9),
             "train/lr": self.scheduler.get_last_lr()[0],
         }
         self.step += 1
         used = np.zeros_like(advantages)  # what the update used: 0 for groups dynamic sampling left out
         used[trained] = advantages[trained]
-        self._log(metrics, episodes, phase="train", split=config.train_split, advantages=used.tolist())
+        self.log_training(metrics, episodes, used.tolist(), guided.displaced)
         return metrics
 
     def training_reward(self, episode: Episode) -> float:
         """The reward the advantages are computed from: the env's, or with ``reward_shaping="gated"`` the env's
-        less the shaping terms (all but correctness and format) of an episode not judged correct."""
+        less the shaping terms (all but correctness, format and ``config.ungated_terms``) of an episode not judged
+        correct."""
         if self.config.reward_shaping == "additive" or episode.correct:
             return episode.reward
         return episode.reward - sum(
             self.term_weights.get(name, 0.0) * value
             for name, value in episode.reward_terms.items()
-            if name not in UNGATED_TERMS
+            if name not in UNGATED_TERMS and name not in self.config.ungated_terms
         )
 
     def optimize(self, episodes: Sequence[Episode], advantages: np.ndarray) -> dict[str, float]:
@@ -460,9 +143,10 @@ class GRPOLearner:
 
         Episodes with a zero advantage are not run when ``beta`` is 0: their loss and gradient are exactly 0, and
         the normaliser still counts their tokens, so the step is the same. Besides the loss, returns diagnostics:
-        the mean entropy of the tempered next-token distribution at trained tokens, the KL to the start of GRPO
+        the mean entropy of the tempered next-token distribution at trained tokens, the KL to the start of training
         (k3 estimator, see :meth:`mark_start`; with ``beta`` 0 it is estimated on the step's first micro-batch,
-        nan without LoRA), and the wall time of the forward passes and of the backward passes.
+        nan without LoRA), the share of on-policy tokens whose ratio was clipped, the guide's tokens and their mean
+        probability under the policy, and the wall time of the forward passes and of the backward passes.
         """
         config = self.config
         usable = [i for i, e in enumerate(episodes) if sum(e.loss_mask) > 0]
@@ -474,7 +158,8 @@ class GRPOLearner:
         if config.beta == 0:
             usable = [i for i in usable if advantages[i] != 0]
         self.optimizer.zero_grad(set_to_none=True)
-        totals = dict.fromkeys(("loss", "kl", "clip_ratio", "tokens", "entropy", "forward_s", "backward_s"), 0.0)
+        names = ("loss", "kl", "tokens", "clipped_tokens", "off_policy_tokens", "off_policy_probability_sum")
+        totals = dict.fromkeys((*names, "entropy", "forward_s", "backward_s"), 0.0)
         kl_to_start = float("nan")
         chunks = micro_batches(episodes, usable, config.micro_batch_size, config.share_prompt_in_training)
         device = self.accelerator.device
@@ -483,6 +168,7 @@ class GRPOLearner:
                 [(episodes[i].token_ids, episodes[i].loss_mask) for i in chunk], self.tokenizer.pad_token_id, device
             )
             chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
+            off_policy = torch.tensor([episodes[i].guide for i in chunk], dtype=torch.bool, device=device)
             syncing = index == len(chunks) - 1
             with nullcontext() if syncing else self.accelerator.no_sync(self.scorer):
                 began = time.perf_counter()
@@ -492,7 +178,7 @@ class GRPOLearner:
                 new, entropy = self.scorer(input_ids, attention, targets, shared_prefix=prefix, with_entropy=True)
                 if config.beta == 0:
                     if reference is not None:
-                        kl_to_start = _mean_kl(new.detach(), reference, targets)
+                        kl_to_start = mean_kl(new.detach(), reference, targets)
                     reference = None
                 loss, stats = grpo_loss(
                     new,
@@ -505,552 +191,34 @@ class GRPOLearner:
                     beta=config.beta,
                     loss_type=config.loss_type,
                     normalizer=max(normalizer, 1.0),
+                    off_policy=off_policy,
+                    guide_objective=config.guide_objective,
+                    guide_gamma=config.guide_gamma,
                 )
                 totals["forward_s"] += time.perf_counter() - began
                 began = time.perf_counter()
                 self.accelerator.backward(loss)
                 totals["backward_s"] += time.perf_counter() - began
             totals["loss"] += float(loss.detach())
-            for key in ("kl", "clip_ratio"):
-                totals[key] += stats[key] * stats["tokens"]
+            totals["kl"] += stats["kl"] * stats["tokens"]
+            for key in names[2:]:
+                totals[key] += stats[key]
             totals["entropy"] += float((entropy * targets).sum())
-            totals["tokens"] += stats["tokens"]
         grad_norm = self.accelerator.clip_grad_norm_(self.trainable, config.max_grad_norm) if chunks else 0.0
         self.optimizer.step()
         self.scheduler.step()
         tokens = max(totals["tokens"], 1.0)
+        off_tokens = totals["off_policy_tokens"]
         return {
             "loss": totals["loss"],
             "kl": totals["kl"] / tokens if config.beta > 0 else kl_to_start,
-            "clip_ratio": totals["clip_ratio"] / tokens,
+            "clip_ratio": totals["clipped_tokens"] / max(tokens - off_tokens, 1.0),
             "entropy": totals["entropy"] / tokens,
             "grad_norm": float(grad_norm),
             "trained_episodes": float(len(usable)),
             "trained_tokens": totals["tokens"],
+            "guide_tokens": off_tokens,
+            "guide_token_probability": totals["off_policy_probability_sum"] / off_tokens if off_tokens else math.nan,
             "forward_seconds": totals["forward_s"],
             "backward_seconds": totals["backward_s"],
         }
-
-    def mark_start(self) -> None:
-        """Take the current weights as the start of GRPO: the reference of the KL term (beta > 0) and of the
-        ``loss/kl`` diagnostic. Called by :meth:`train` after the warm-up (or ``init_from``), and by the first
-        :meth:`optimize` when nothing did."""
-        if self.config.use_lora:
-            self.start_weights = {
-                n: p.detach().clone() for n, p in self.unwrapped_model.named_parameters() if p.requires_grad
-            }
-        elif self.config.beta > 0:
-            self.reference = TokenScorer(
-                copy.deepcopy(self.unwrapped_model).eval().requires_grad_(False), self.config.temperature
-            )
-
-    def start_logprobs(
-        self, input_ids: torch.Tensor, attention: torch.Tensor, targets: torch.Tensor, prefix: int = 0
-    ) -> torch.Tensor | None:
-        """Log-probabilities of the targets under the start of GRPO (see :meth:`mark_start`), without gradient;
-        None without LoRA when beta is 0 (no copy of the model is kept then). With LoRA the start's adapter weights
-        are put in place for the forward pass and the current ones restored after it."""
-        if self.start_weights is None and self.reference is None:
-            self.mark_start()
-        with torch.no_grad():
-            if self.reference is not None:
-                reference: torch.Tensor = self.reference(input_ids, attention, targets, shared_prefix=prefix)
-                return reference
-            if self.start_weights is None:
-                return None
-            named = [(n, p) for n, p in self.unwrapped_model.named_parameters() if p.requires_grad]
-            current = [p.detach().clone() for _, p in named]
-            for name, parameter in named:
-                parameter.copy_(self.start_weights[name])
-            try:
-                scorer = self.accelerator.unwrap_model(self.scorer)
-                reference = scorer(input_ids, attention, targets, shared_prefix=prefix).detach()
-            finally:
-                for (_, parameter), value in zip(named, current, strict=True):
-                    parameter.copy_(value)
-            return reference
-
-    # --- supervised warm-up ---------------------------------------------------------------------------------
-
-    def warm_up(self, steps: int | None = None) -> dict[str, float]:
-        """``steps`` (default ``sft_warmup_steps``) steps of supervised fine-tuning on the scripted searcher's
-        correct transcripts of training questions (a fresh AdamW at ``sft_learning_rate``)."""
-        config = self.config
-        steps = config.sft_warmup_steps if steps is None else steps
-        if steps < 1:
-            raise ValueError(f"warm_up needs steps >= 1, got {steps}")
-        began = time.perf_counter()
-        needed = steps * config.sft_batch_size
-        # twice the transcripts needed are played: with few turns the searcher cannot finish every two-hop question
-        tasks = self.rng.permutation(self.train_tasks)[: 2 * needed].tolist()
-        episodes = collect_episodes(
-            self.train_envs, ScriptedSearcher(), [{"task_index": t} for t in tasks], seed=config.seed
-        )
-        judged = any(name in e.reward_terms for e in episodes for name in CORRECTNESS_TERMS)
-        if not judged:
-            logger.warning("The reward preset judges no answers: warming up on all scripted transcripts")
-        sequences = sft_sequences(self.formatter, episodes, only_correct=judged)[:needed]
-        if not sequences:
-            raise RuntimeError("The scripted searcher answered no training question correctly: no warm-up data")
-        optimizer = torch.optim.AdamW(self.trainable, lr=config.sft_learning_rate)
-        losses = []
-        for step in range(steps):
-            first = (step * self.world + self.rank) * config.sft_batch_size
-            batch = [sequences[(first + j) % len(sequences)] for j in range(config.sft_batch_size)]
-            input_ids, attention, targets = pad_sequences(batch, self.tokenizer.pad_token_id, self.accelerator.device)
-            logprobs = self.scorer(input_ids, attention, targets)
-            loss = -(logprobs * targets).sum() / targets.sum().clamp(min=1)
-            optimizer.zero_grad(set_to_none=True)
-            self.accelerator.backward(loss)
-            self.accelerator.clip_grad_norm_(self.trainable, 1.0)
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            if self.progress is not None:
-                self.progress("warm-up", step + 1, steps)
-            if self.writer is not None:
-                self.writer.add_scalar("sft/loss", losses[-1], step)
-        self.sft_done = True
-        return {
-            "sft_first_loss": losses[0],
-            "sft_last_loss": losses[-1],
-            "sft_sequences": float(len(sequences)),
-            "sft_steps": float(steps),
-            "sft_seconds": time.perf_counter() - began,
-        }
-
-    # --- evaluation, logging, checkpoints ------------------------------------------------------------------
-
-    def evaluate(
-        self,
-        label: str,
-        num_questions: int | None = None,
-        few_shot: bool | None = None,
-        *,
-        validation: bool = False,
-        samples: int = 0,
-    ) -> dict[str, Any]:
-        """Greedy episodes on the first ``eval_questions`` of the eval split (all when 0), or on the validation
-        split; logged to TensorBoard under ``test_<label>/`` or ``validation/`` and to the episode log.
-        ``few_shot`` overrides whether the worked examples precede the question (default: as in training);
-        ``samples`` > 0 adds that many sampled episodes per question at the training temperature (mean sampled
-        accuracy and pass@k, in ``summary["sampled"]``)."""
-        config = self.config
-        split = config.train_split if validation else config.eval_split
-        indices = self.validation_tasks if validation else None
-        count = (config.eval_questions or None) if num_questions is None else num_questions
-        training_formatter = self.policy.formatter
-        if few_shot is not None and few_shot != config.few_shot:
-            self.policy.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
-        common: dict[str, Any] = {
-            "num_envs": config.eval_batch_size or config.rollout_batch_size,
-            "seed": config.seed,
-            "max_sequence_tokens": config.max_sequence_tokens,
-            "task_indices": indices,
-        }
-        if self.progress is not None:
-            report = self.progress
-            common["progress"] = lambda done, total: report(f"eval {label}", done, total)
-        try:
-            make_env = functools.partial(self.make_env, split)
-            summary, episodes = evaluate_policy(self.policy, make_env, count, sampling=self.eval_sampling, **common)
-            if samples:
-                sampled, sampled_episodes = evaluate_policy(
-                    self.policy, make_env, count, sampling=self.sampling, samples=samples, **common
-                )
-                summary["sampled"] = {
-                    key: sampled[key] for key in ("sampled_accuracy", "pass_at_k", "k", "mean_reward")
-                }
-                episodes += sampled_episodes
-        finally:
-            self.policy.formatter = training_formatter
-        summary["label"] = label
-        summary["split"] = "validation" if validation else split
-        summary["step"] = self.step
-        summary["few_shot"] = config.few_shot if few_shot is None else few_shot
-        prefix = "validation" if validation else f"test_{label}"
-        stage, checkpoint = self._eval_stage(label, summary["few_shot"], validation)
-        self._log(
-            {f"{prefix}/{k}": v for k, v in _numeric(summary).items()},
-            episodes,
-            phase="eval",
-            split="validation" if validation else split,
-            stage=stage,
-            checkpoint=checkpoint,
-            label=label,
-        )
-        return summary
-
-    def _log(
-        self,
-        metrics: dict[str, float],
-        episodes: Sequence[Episode],
-        phase: str,
-        split: str,
-        *,
-        stage: str | None = None,
-        checkpoint: str | None = None,
-        advantages: Sequence[float] | None = None,
-        label: str = "",
-    ) -> None:
-        if self.writer is not None:
-            for name, value in metrics.items():
-                self.writer.add_scalar(name, value, self.step)
-            self.writer.flush()
-        if self.episode_log is not None:
-            rank = f"r{self.rank}-" if self.world > 1 else ""
-            self.episode_log.write(
-                episode_records(
-                    episodes,
-                    run_id=self.config.name,
-                    step=self.step,
-                    split=split,
-                    phase=phase,
-                    policy=self.config.backend,
-                    model=self.config.model,
-                    checkpoint=checkpoint,
-                    stage=stage,
-                    advantages=advantages,
-                    tokenizer=self.tokenizer if advantages is not None else None,
-                    id_prefix=rank + (f"{label}-" if label else ""),
-                )
-            )
-
-    def _eval_stage(self, label: str, few_shot: bool, validation: bool) -> tuple[str, str | None]:
-        """The episode log's ``stage`` label and checkpoint path of an evaluation called ``label``."""
-        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR
-        if label == "base":
-            return ("base+few-shot" if few_shot else "base"), None
-        if label == "best":
-            return "best", str(folder / checkpoints.BEST)
-        if label == "start":
-            return "start", None if self.config.init_from is None else str(self.config.init_from)
-        if label == "warm-up":
-            return "warm-up", None
-        if validation or label == "last":
-            return f"step {self.step}", str(folder / checkpoints.step_name(self.step)) if label == "last" else None
-        return label, None
-
-    def save(self, best: dict[str, Any] | None = None) -> Path:
-        """Publish ``checkpoints/step-NNNNNN`` (trainable weights, optimizer, scheduler, RNG states, step, and a
-        ``model/`` folder loadable with ``from_pretrained``: the LoRA adapter or the full model) through
-        :func:`rezero_agents.checkpoints.write_checkpoint`: staged, renamed into place, then ``latest`` replaced
-        atomically. Saving a step that is already saved writes nothing (``train()`` saves the last step in its loop
-        and again after the final evaluation; a published checkpoint is never rewritten).
-
-        ``best`` (a ``{"step", "split", "accuracy", "n"}`` record): publish ``checkpoints/best`` instead, with the
-        record as ``selected`` in its ``state.json``, replacing the previous best."""
-        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(self.step)
-        if best is not None:
-            folder = folder.parent / checkpoints.BEST
-        elif getattr(self, "_saved", None) == (folder, self.sft_done):
-            logger.debug("Step %d is already saved in %s", self.step, folder)
-            return folder
-        if self.is_main:
-            model = self.unwrapped_model
-            trainable = {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
-
-            def write_model(target: Path) -> None:
-                model.save_pretrained(target)
-                self.tokenizer.save_pretrained(target)
-
-            checkpoints.write_checkpoint(
-                folder.parent,
-                self.step,
-                state={
-                    "sft_done": self.sft_done,
-                    "sampler": self.rng.bit_generator.state,
-                    "world_size": self.world,
-                    "config": self.config.to_dict(),
-                    "base_model": self.model_path,
-                    **({"selected": best} if best is not None else {}),
-                },
-                files={
-                    checkpoints.TRAINABLE: trainable,
-                    checkpoints.OPTIMIZER: self.optimizer.state_dict(),
-                    checkpoints.SCHEDULER: self.scheduler.state_dict(),
-                    checkpoints.RNG: checkpoints.capture_rng(),
-                    **({START_WEIGHTS: self.start_weights} if self.start_weights is not None else {}),
-                },
-                write_model=write_model,
-                parameters={name: tuple(tensor.shape) for name, tensor in trainable.items()},
-                folder_name=None if best is None else checkpoints.BEST,
-            )
-        self.accelerator.wait_for_everyone()
-        if best is None:
-            self._saved: tuple[Path, bool] | None = (folder, self.sft_done)
-        return folder
-
-    def load(self, folder: Path) -> None:
-        """Restore a checkpoint written by :meth:`save`, after verifying it: every file's size and checksum, then
-        the trainable parameters' names and shapes and the optimizer state against this model. Nothing is applied
-        until everything has been checked.
-
-        Raises:
-            rezero_agents.checkpoints.CheckpointError: a file is missing or damaged, or the checkpoint does not fit
-                this model (e.g. other LoRA settings); the message names the file.
-        """
-        info = checkpoints.verify(folder, training=True)
-        saved = checkpoints.load_training_state(info)
-        step, sft_done, sampler = checkpoints.training_fields(info)
-        differences = checkpoints.settings_differences(info.config, self.config.to_dict())
-        model = self.unwrapped_model
-        checkpoints.check_parameters(
-            folder / checkpoints.TRAINABLE,
-            saved.trainable,
-            checkpoints.parameter_shapes(model.named_parameters()),
-            differences,
-        )
-        checkpoints.check_optimizer(
-            folder / checkpoints.OPTIMIZER,
-            saved.optimizer,
-            [group["params"] for group in self.optimizer.param_groups],
-            differences,
-        )
-        rng = checkpoints.rng_states(saved.rng, folder / checkpoints.RNG)
-        sampler_check = type(self.rng.bit_generator)()
-        try:
-            sampler_check.state = sampler
-        except (ValueError, KeyError, TypeError) as error:
-            raise checkpoints.CheckpointError(folder / checkpoints.STATE, f"bad sampler state ({error})") from None
-        # everything is checked: apply
-        try:
-            self.optimizer.load_state_dict(saved.optimizer)
-            self.scheduler.load_state_dict(saved.scheduler)
-        except (ValueError, KeyError, TypeError, RuntimeError) as error:
-            raise checkpoints.CheckpointError(folder, f"optimizer or scheduler state does not fit ({error})") from None
-        start_file = folder / START_WEIGHTS
-        start_weights = checkpoints.load_torch(start_file) if start_file.is_file() else None
-        with torch.no_grad():
-            model.load_state_dict(saved.trainable, strict=False)
-        if start_weights is not None:
-            self.start_weights = {name: tensor.to(self.accelerator.device) for name, tensor in start_weights.items()}
-        self.rng.bit_generator.state = sampler
-        rng.apply(cuda=self.world == 1)
-        self.step = step
-        self.sft_done = sft_done
-        own = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(step)
-        self._saved = (own, sft_done) if own.resolve() == folder.resolve() else None  # resuming: already saved
-
-    def latest_checkpoint(self) -> Path | None:
-        """The checkpoint ``resume`` continues from: the one ``checkpoints/latest`` names when it verifies, else
-        (logged WARNING) the newest that does; None when the run has none.
-
-        Raises:
-            rezero_agents.checkpoints.CheckpointError: the run has checkpoints but none verifies.
-        """
-        info = checkpoints.latest_checkpoint(self.output_dir / checkpoints.CHECKPOINTS_DIR, training=True)
-        return None if info is None else info.folder
-
-    # --- the whole run --------------------------------------------------------------------------------------
-
-    def train(self, progress: Callable[[Iterable[int]], Iterable[int]] = lambda steps: steps) -> dict[str, Any]:
-        """Evaluate, warm up (or start from ``init_from``), run GRPO for ``total_steps`` (validating every
-        ``eval_every`` steps, keeping the best checkpoint, stopping early on collapse), evaluate the last (and the
-        best) step on the eval split, checkpoint; returns a summary that is also written to ``summary.json``.
-
-        The summary's ``eval_*`` entries are test-split evaluations: ``eval_base`` (the untrained model),
-        ``eval_after_sft`` (after the warm-up) or ``eval_start`` (the ``init_from`` weights), ``eval_final`` (the
-        last step) and ``eval_best`` (the best step by validation accuracy); ``comparisons`` holds the paired
-        differences of last and best against the start (:func:`rezero_agents.stats.compare`); ``stopped`` says
-        why the run ended."""
-        config = self.config
-        summary: dict[str, Any] = {"config": config.to_dict()}
-        checkpoint = self.latest_checkpoint() if config.resume else None
-        if checkpoint is not None:
-            self.load(checkpoint)
-            logger.info("Resumed from %s at step %d", checkpoint, self.step)
-        elif config.init_from is not None:
-            summary["init_from"] = str(self.initialize_from(config.init_from))
-        fresh = checkpoint is None
-        if config.eval_before and fresh and config.init_from is None:
-            summary["eval_base"] = self.evaluate(
-                "base", config.base_eval_questions or None, few_shot=config.eval_base_few_shot
-            )
-        if not self.sft_done:
-            summary["sft"] = self.warm_up()
-            if config.eval_before:
-                summary["eval_after_sft"] = self.evaluate("warm-up", samples=config.eval_samples)
-        elif config.eval_before and fresh and config.init_from is not None:
-            summary["eval_start"] = self.evaluate("start", samples=config.eval_samples)
-        if self.start_weights is None and self.reference is None:
-            self.mark_start()
-        guard = CollapseGuard(config)
-        best = self.best_checkpoint_record()
-        if config.eval_every and best is None:
-            best = self._validate(guard, best)
-        history: list[dict[str, Any]] = []
-        stopped: str | None = None
-        if self.progress is not None and self.step < config.total_steps:
-            self.progress("GRPO", self.step, config.total_steps)  # the bar from the first step's start
-        for _ in progress(range(self.step, config.total_steps)):
-            metrics = self.train_step()
-            if self.progress is not None:
-                self.progress("GRPO", self.step, config.total_steps)
-            history.append({"step": self.step, **metrics})
-            stopped = guard.after_step(metrics)
-            if config.eval_every and self.step % config.eval_every == 0:
-                best = self._validate(guard, best)
-                history[-1]["validation/accuracy"] = guard.last_validation
-                stopped = stopped or guard.stop_reason
-            if config.save_every and self.step % config.save_every == 0:
-                self.save()
-            if stopped:
-                logger.warning("Stopping at step %d: %s", self.step, stopped)
-                break
-        summary["stopped"] = {"step": self.step, "reason": stopped or f"total_steps={config.total_steps} reached"}
-        summary["eval_final"] = self.evaluate("last", samples=config.eval_samples)
-        summary["checkpoint"] = str(self.save())
-        if best is not None:
-            summary["best"] = best
-            if best["step"] == self.step:
-                summary["eval_best"] = summary["eval_final"]
-            else:
-                self.initialize_from(self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.BEST)
-                summary["eval_best"] = self.evaluate("best", samples=config.eval_samples)
-        summary["validation"] = self.validation_curve
-        summary["comparisons"] = _comparisons(summary)
-        summary["history"] = history
-        if self.is_main:
-            (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        self.close()
-        return summary
-
-    def _validate(self, guard: CollapseGuard, best: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Evaluate on the validation split, publish ``checkpoints/best`` when it beats ``best`` (with
-        ``keep_best``), tell the guard; returns the best record so far."""
-        result = self.evaluate(f"step-{self.step}", validation=True)
-        accuracy = float(result["accuracy"])
-        self.validation_curve.append((self.step, accuracy))
-        if best is None or accuracy > best["accuracy"]:
-            best = {"step": self.step, "split": "validation", "accuracy": accuracy, "n": result["episodes"]}
-            if self.config.keep_best:
-                self.save(best=best)
-            if self.writer is not None:
-                self.writer.add_scalar("validation/best_accuracy", accuracy, self.step)
-        guard.after_validation(accuracy, best["accuracy"])
-        return best
-
-    def best_checkpoint_record(self) -> dict[str, Any] | None:
-        """The ``selected`` record of this run's ``checkpoints/best`` (step, split, accuracy, n), if any."""
-        folder = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.BEST
-        if not (folder / checkpoints.STATE).exists():
-            return None
-        selected = checkpoints.read_state(folder).get("selected")
-        return dict(selected) if isinstance(selected, dict) else None
-
-    def initialize_from(self, path: Path) -> Path:
-        """Load the trainable weights of the checkpoint ``path`` names (verified; the optimizer is left alone)
-        and mark the warm-up done. Returns the checkpoint folder.
-
-        Raises:
-            rezero_agents.checkpoints.CheckpointError: there is no checkpoint at ``path``, it is damaged, or its
-                weights do not fit this model (e.g. other LoRA settings).
-        """
-        info = checkpoints.resolve(Path(path), training=True)
-        if info is None:
-            raise checkpoints.CheckpointError(Path(path), "holds no checkpoint (init_from)")
-        trainable = checkpoints.load_training_state(info).trainable
-        model = self.unwrapped_model
-        checkpoints.check_parameters(
-            info.folder / checkpoints.TRAINABLE,
-            trainable,
-            checkpoints.parameter_shapes(model.named_parameters()),
-            checkpoints.settings_differences(info.config, self.config.to_dict()),
-        )
-        with torch.no_grad():
-            model.load_state_dict(trainable, strict=False)
-        self.sft_done = True
-        logger.info("Initialised the trainable weights from %s", info.folder)
-        return info.folder
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if self.episode_log is not None:
-            self.episode_log.close()
-        for env in self.train_envs:
-            env.close()
-
-
-def _numeric(summary: dict[str, Any]) -> dict[str, float]:
-    """Flatten a summary's numbers (nested dicts become ``outer/inner``)."""
-    flat: dict[str, float] = {}
-    for key, value in summary.items():
-        if key == "verdicts":
-            continue
-        if isinstance(value, dict):
-            flat.update(
-                {
-                    f"{key}/{k}": float(v)
-                    for k, v in value.items()
-                    if isinstance(v, int | float) and not isinstance(v, bool)
-                }
-            )
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            flat[key] = float(value)
-    return flat
-
-
-def _mean_kl(logprobs: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> float:
-    """Mean k3 estimate of KL(π‖π_ref) over the masked tokens."""
-    delta = reference - logprobs
-    kl = torch.exp(delta) - delta - 1
-    return float((kl * mask).sum() / mask.sum().clamp(min=1))
-
-
-def _flat(values: Sequence[float]) -> bool:
-    return bool(np.allclose(values, values[0]))
-
-
-def _comparisons(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Paired test-split differences of the last and best steps against the start of GRPO (warm-up or
-    ``init_from``), and of the start against the base model, where both sides have per-question verdicts."""
-    start = summary.get("eval_after_sft") or summary.get("eval_start")
-    pairs = {
-        "last_minus_start": (summary.get("eval_final"), start),
-        "best_minus_start": (summary.get("eval_best"), start),
-        "start_minus_base": (start, summary.get("eval_base")),
-    }
-    results = {}
-    for name, (a, b) in pairs.items():
-        if a and b and "verdicts" in a and "verdicts" in b and set(a["verdicts"]) == set(b["verdicts"]):
-            results[name] = compare(a["verdicts"], b["verdicts"]).to_dict()
-    return results
-
-
-class CollapseGuard:
-    """Decides when a run should stop early: validation accuracy more than ``collapse_margin`` below the best, or
-    the trained tokens' entropy or the tokens per turn out of their band for ``collapse_patience`` steps in a row.
-    ``stop_reason`` is None while the run is healthy."""
-
-    def __init__(self, config: GRPOConfig) -> None:
-        self.config = config
-        self.stop_reason: str | None = None
-        self.last_validation = float("nan")
-        self._out_of_band = 0
-
-    def after_validation(self, accuracy: float, best: float) -> str | None:
-        self.last_validation = accuracy
-        margin = self.config.collapse_margin
-        if margin > 0 and accuracy < best - margin:
-            self.stop_reason = (
-                f"validation accuracy {accuracy:.1%} fell more than {margin:.0%} below the best {best:.1%} "
-                "(collapse_margin)"
-            )
-        return self.stop_reason
-
-    def after_step(self, metrics: dict[str, float]) -> str | None:
-        config = self.config
-        entropy = metrics.get("loss/entropy", float("nan"))
-        length = metrics.get("train/tokens_per_turn", float("nan"))
-        problems = []
-        if config.min_entropy and entropy < config.min_entropy:
-            problems.append(f"entropy {entropy:.3f} < min_entropy {config.min_entropy}")
-        if config.max_entropy and entropy > config.max_entropy:
-            problems.append(f"entropy {entropy:.3f} > max_entropy {config.max_entropy}")
-        if config.max_tokens_per_turn and length > config.max_tokens_per_turn:
-            problems.append(f"tokens per turn {length:.1f} > max_tokens_per_turn {config.max_tokens_per_turn}")
-        self._out_of_band = self._out_of_band + 1 if problems else 0
-        if self._out_of_band >= config.collapse_patience:
-            self.stop_reason = "; ".join(problems) + f" for {self._out_of_band} steps (collapse_patience)"
-        return self.stop_reason

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +27,12 @@ class GRPOConfig:
     """Seeds question sampling, environments, generation and initialisation."""
     resume: bool = False
     """Continue from the latest checkpoint in output_dir."""
+    learner: Literal["grpo", "rft"] = "grpo"
+    """grpo (GRPOLearner) or rft (expert iteration: fine-tune on the samples judged correct, RFTLearner); both run
+    the same schedule (warm-up, validation, best checkpoint, logging)."""
+    rft_keep: Literal["correct", "best"] = "correct"
+    """learner="rft": imitate the samples judged correct, or the best of each group by reward when it beats the
+    group's worst (RAFT's best-of-k, for rewards without a correctness verdict)."""
 
     # --- model -----------------------------------------------------------------------------------------------
     model: str = DEFAULT_MODEL
@@ -80,11 +88,32 @@ class GRPOConfig:
     normaliser instead of diluting the step."""
     oversample: float = 2.0
     """Questions drawn per question trained on, with dynamic_sampling."""
+    guidance: Literal["none", "trajectory", "prefix"] = "none"
+    """Help for groups in which no sample is judged correct (rezero_agents.guidance): trajectory (the guide's
+    episode joins the group and is trained off-policy, LUFFY), prefix (the policy samples again after the guide's
+    first k turns, the shortest k that gives a success, BREAD; groups no prefix helps get the trajectory); none.
+    With learner="rft", trajectory adds the guide's transcript where no sample is correct."""
+    guide: str = "scripted"
+    """The guide by name: scripted (the scripted searcher) or scripted-no-retry; a learner also takes a policy
+    object (GRPOLearner(config, guide=...))."""
+    guide_objective: Literal["shaped", "likelihood"] = "likelihood"
+    """How a guide's (off-policy) tokens are trained (rezero_agents.objectives.grpo_loss): shaped (LUFFY's
+    -A·p/(p+γ), the importance ratio with the guide's probability taken as 1) or likelihood (-A·log p)."""
+    guide_gamma: float = 0.1
+    """γ of the policy shaping f(p) = p / (p + γ) on a guide's tokens (LUFFY's 0.1)."""
+    guide_replaces_sample: bool = True
+    """guidance="trajectory": the guide's episode replaces one of the group's samples (else it is added)."""
+    max_prefix_turns: int = 2
+    """guidance="prefix": the longest prefix of guide turns tried (and always fewer than the guide's turns)."""
     reward_shaping: Literal["additive", "gated"] = "additive"
     """additive: advantages from the env's reward; gated: the shaping terms (retry, em_chunk, search strategy and
     diversity) count only in episodes judged correct, so a wrong answer cannot outscore a right one by searching
     more (in the spirit of ReZero's exp-02, "only reward search when answers are found"). Rewards logged and
     evaluated stay the env's."""
+    ungated_terms: tuple[str, ...] = ()
+    """Shaping terms that reward_shaping="gated" pays whatever the verdict (e.g. ("evidence",): the
+    supporting-evidence term of the rezero-evidence preset, so a two-hop answer that found both documents but
+    answered wrongly still outscores one that found one)."""
     rollout_batch_size: int = 16
     """Environments stepped in lock-step (one batched generate call per turn)."""
     eval_batch_size: int = 0
@@ -165,6 +194,9 @@ class GRPOConfig:
 
     def __post_init__(self) -> None:
         self.output_dir = Path(self.output_dir)
+        for name, allowed in _choices().items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         positive = (
             "total_steps",
             "questions_per_step",
@@ -177,6 +209,7 @@ class GRPOConfig:
             "lora_r",
             "top_k",
             "max_turns",
+            "max_prefix_turns",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -207,6 +240,8 @@ class GRPOConfig:
             raise ValueError("beta, epsilon and epsilon_high must be >= 0 and max_grad_norm > 0")
         if self.learning_rate <= 0 or self.sft_learning_rate <= 0:
             raise ValueError("learning rates must be > 0")
+        if not self.guide_gamma > 0:
+            raise ValueError(f"guide_gamma must be > 0, got {self.guide_gamma}")
         if self.oversample < 1:
             raise ValueError(f"oversample must be >= 1, got {self.oversample}")
         if self.collapse_patience < 1:
@@ -241,15 +276,24 @@ class GRPOConfig:
         data["output_dir"] = str(self.output_dir)
         data["init_from"] = None if self.init_from is None else str(self.init_from)
         data["lora_target_modules"] = list(self.lora_target_modules)
+        data["ungated_terms"] = list(self.ungated_terms)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        if "lora_target_modules" in values:
-            values["lora_target_modules"] = tuple(values["lora_target_modules"])
+        for name in ("lora_target_modules", "ungated_terms"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
+
+
+@functools.cache
+def _choices() -> dict[str, tuple[Any, ...]]:
+    """The allowed values of each ``Literal`` field of :class:`GRPOConfig`."""
+    hints = typing.get_type_hints(GRPOConfig)
+    return {name: typing.get_args(hint) for name, hint in hints.items() if typing.get_origin(hint) is Literal}
 
 
 #: Named presets for ``scripts/train_grpo.py --preset NAME``; command-line flags override their fields.

@@ -16,7 +16,10 @@ every line is an object with:
 - ``reward`` (float), ``reward_terms`` ({name: raw value}), ``reward_weights`` ({name: weight}; ``reward`` is
   ``sum(weight × value)``), ``reward_notes`` ({name: one-line reason}), ``correct`` (bool: the ``correctness`` or
   ``exact_match`` term is 1), ``terminated``, ``truncated`` (bool), ``cut`` (bool: stopped by the token budget),
-  ``num_turns`` (int), ``num_tokens`` (int), ``num_generated_tokens`` (int: the loss-mask sum),
+  ``num_turns`` (int), ``guide`` (bool: played by a guide such as the scripted searcher and trained off-policy,
+  not sampled by the policy; absent before guidance existed), ``guide_turns`` (int: assistant turns a guide wrote
+  and the policy was shown as context before it sampled the rest, i.e. an expert prefix; absent likewise),
+  ``num_tokens`` (int), ``num_generated_tokens`` (int: the loss-mask sum; a guide episode's trained tokens),
 - ``policy`` (str), ``model`` (str), ``checkpoint`` (str or null: the checkpoint folder the policy was loaded
   from), ``started_at``, ``finished_at`` (ISO 8601 UTC),
 - ``learner`` (training episodes whose learner passed it; absent otherwise): what the update used —
@@ -84,6 +87,10 @@ class Episode:
     loss_mask: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)
+    guide: bool = False
+    """Played by a guide (e.g. the scripted searcher) and tokenised for the learner, not sampled by the policy."""
+    guide_turns: int = 0
+    """Assistant turns written by a guide and replayed as context before the policy acted (expert prefixes)."""
     started_at: str = field(default_factory=now)
     finished_at: str = ""
     #: The tokenizer that made ``token_ids`` (set by the rollout; used to log token texts), not logged itself.
@@ -210,6 +217,8 @@ def episode_record(
         "truncated": episode.truncated,
         "cut": episode.cut,
         "num_turns": episode.num_turns,
+        "guide": episode.guide,
+        "guide_turns": episode.guide_turns,
         "num_tokens": len(episode.token_ids),
         "num_generated_tokens": sum(episode.loss_mask),
         "policy": policy,

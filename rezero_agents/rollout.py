@@ -45,6 +45,7 @@ def collect_episodes(
     seed: int = 0,
     sampling: SamplingConfig | None = None,
     max_sequence_tokens: int = 4096,
+    prefixes: Sequence[Sequence[str]] | None = None,
 ) -> list[Episode]:
     """Play one episode per entry of ``reset_options`` (e.g. ``{"task_index": i}``), ``len(envs)`` at a time.
 
@@ -57,19 +58,26 @@ def collect_episodes(
         sampling: Sampling settings for LLM policies.
         max_sequence_tokens: An episode whose token sequence outgrows this is cut: the environment gets an empty
             message (which ends it; rewards are computed as for any ending) and ``episode.cut`` is set.
+        prefixes: Per episode, assistant messages written by someone else (a guide) that are stepped through the
+            environment right after the reset, before the policy acts: they are context (loss mask 0), counted in
+            ``episode.guide_turns``, and the environment's reward covers them like any turn.
     """
     if not envs:
         raise ValueError("collect_episodes needs at least one environment")
     groups = list(groups) if groups is not None else list(range(len(reset_options)))
     if len(groups) != len(reset_options):
         raise ValueError("groups and reset_options must have the same length")
+    prefixes = list(prefixes) if prefixes is not None else [()] * len(reset_options)
+    if len(prefixes) != len(reset_options):
+        raise ValueError("prefixes and reset_options must have the same length")
     sampling = sampling or SamplingConfig()
     episodes: list[Episode] = []
     release = getattr(policy, "clear_cache", None)  # an incremental policy's KV caches are not needed between waves
     for wave_start in range(0, len(reset_options), len(envs)):
         wave = range(wave_start, min(wave_start + len(envs), len(reset_options)))
         running = [
-            _start(env, reset_options[i], groups[i], seed + i, policy) for env, i in zip(envs, wave, strict=False)
+            _start(env, reset_options[i], groups[i], seed + i, policy, prefixes[i])
+            for env, i in zip(envs, wave, strict=False)
         ]
         for turn in itertools.count():
             active = [r for r in running if not r.episode.done]
@@ -82,13 +90,32 @@ def collect_episodes(
     return episodes
 
 
-def _start(env: gym.Env[str, str], options: dict[str, Any], group: int, seed: int, policy: Any) -> _Running:
+def _start(
+    env: gym.Env[str, str], options: dict[str, Any], group: int, seed: int, policy: Any, prefix: Sequence[str]
+) -> _Running:
     _, info = env.reset(seed=seed, options=options)
     episode = Episode(task=current_task(env), group=group, messages=info["messages"])
-    if not isinstance(policy, TextPolicy):
-        episode.prefix_messages = list(policy.formatter.prefix_messages)
-        episode.tokenizer = policy.formatter.tokenizer
-        episode.extend(policy.formatter.prompt_ids(episode.messages), trainable=False)
+    formatter = None if isinstance(policy, TextPolicy) else policy.formatter
+    if formatter is not None:
+        episode.prefix_messages = list(formatter.prefix_messages)
+        episode.tokenizer = formatter.tokenizer
+        episode.extend(formatter.prompt_ids(episode.messages), trainable=False)
+    for text in prefix:
+        before = episode.messages
+        _, reward, terminated, truncated, info = env.step(text)
+        episode.num_turns += 1
+        episode.guide_turns += 1
+        episode.reward += float(reward)
+        ids: list[int] = []
+        if formatter is not None:
+            _, ids = formatter.assistant_turn_ids(before, text)
+            episode.extend(ids, trainable=False)
+        if terminated or truncated:
+            _finish(episode, info, terminated, truncated)
+            break
+        episode.messages = info["messages"]
+        if formatter is not None:
+            episode.extend(formatter.continuation_ids(before, text, ids, info["messages"][len(before) + 1 :]), False)
     return _Running(env, episode)
 
 

@@ -1,7 +1,9 @@
-"""Train an LLM to search with GRPO on SearchQA-v0.
+"""Train an LLM to search with GRPO (or expert iteration, ``--learner rft``) on SearchQA-v0.
 
     python scripts/train_grpo.py --preset smoke --output-dir runs/smoke       # 1 step, tiny model, < 2 min
     python scripts/train_grpo.py --preset cpu-demo                            # SmolLM2-135M, ~12 min on 2 cores
+    python scripts/train_grpo.py --preset cpu-demo --guidance trajectory      # the scripted guide in all-fail groups
+    python scripts/train_grpo.py --preset cpu-demo --learner rft              # expert iteration, same schedule
     python scripts/train_grpo.py --preset rezero-paper --model PATH           # ReZero's setup, on a GPU
     accelerate launch --multi_gpu --num_processes 2 scripts/train_grpo.py --preset smoke  # DDP (gloo on CPUs)
 
@@ -18,7 +20,7 @@ import sys
 from tqdm import tqdm
 
 from rezero_agents.cli import config_from_cli
-from rezero_agents.grpo import GRPOLearner
+from rezero_agents.learners import make_learner
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = config_from_cli(sys.argv[1:] if argv is None else argv, description=__doc__)
-    learner = GRPOLearner(config)
-    summary = learner.train(progress=lambda steps: tqdm(steps, desc="GRPO", disable=not learner.is_main))
+    learner = make_learner(config)
+    summary = learner.train(progress=lambda steps: tqdm(steps, desc=learner.phase, disable=not learner.is_main))
     if learner.is_main:
         table = {k: summary[k] for k in ("eval_base", "eval_after_sft", "eval_final") if k in summary}
         print(

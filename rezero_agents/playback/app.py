@@ -3,13 +3,15 @@
     rezero-playback runs/cpu-demo [more logs or run directories …] [--port 7860] [--host 127.0.0.1]
                     [--allow-model PATH_OR_NAME …] [--analytics]
 
-Tabs: **Episodes** (filters, a paged list with reward-hack hints; click a row to open it), **Episode** (the
-transcript with the prefix messages the policy saw, gold vs predicted answer, searches, the reward table with
-weights, weighted values and each term's reason, and for training episodes the advantage, the group-mates and the
-token overlay of the loss mask), **Compare** (two episodes of the same question side by side, with the reward
-deltas and the answers and queries diffed), **Summary plots** (reward, accuracy and each weighted reward term by
-step, one series per evaluation stage; searches per episode) and **Live** (play a question with the scripted
-searcher or a checkpoint, turn by turn).
+Tabs: **Episodes** (filters, a paged list with reward-hack hints and what guidance did with each episode — the
+guide's own episodes, branched samples after ``prefix k`` guide turns, samples kept out of the update; click a row
+to open it), **Episode** (the transcript with the prefix messages the policy saw, gold vs predicted answer,
+searches, the reward table with weights, weighted values and each term's reason, and for training episodes the
+advantage, the group-mates and the token overlay of the loss mask; a guide episode or a branched sample says so in
+a banner and marks the turns the guide wrote), **Compare** (two episodes of the same question side by side, with
+the reward deltas and the answers and queries diffed), **Summary plots** (reward, accuracy and each weighted reward
+term by step, one series per evaluation stage, and apart the guide's episodes and branched samples; searches per
+episode) and **Live** (play a question with the scripted searcher or a checkpoint, turn by turn).
 Corrupt lines are skipped and reported in a warning at the top; **Reload logs** picks up episodes appended since
 (a training run writes one step at a time). The server binds to 127.0.0.1 unless ``--host`` says otherwise.
 
@@ -46,6 +48,7 @@ from rezero_agents.playback.live import (
     task_choices,
 )
 from rezero_agents.playback.loading import (
+    ORIGINS,
     ROW_HEADERS,
     SORT_ORDERS,
     EpisodeFilter,
@@ -55,6 +58,7 @@ from rezero_agents.playback.loading import (
 from rezero_agents.playback.plots import by_step, searches_histogram, summary_figure, terms_by_step
 from rezero_agents.playback.render import (
     CSS,
+    Mate,
     render_compare,
     render_compare_summary,
     render_episode,
@@ -67,7 +71,9 @@ PAGE_SIZE = 25
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 MAX_COMPARE_CHOICES = 500
-_DATATYPES = ["number", "str", "str", "number", "str", "str", "str", "str", "number", "number", "str"]
+_DATATYPES = ["number", "str", "str", "number", "str", "str", "str", "str", "number", "number", "str", "str"]
+#: The "played by" filter's choices (:data:`~rezero_agents.playback.loading.ORIGINS`).
+_ORIGIN_LABELS = {"policy": "policy alone", "guide": "guide", "prefix": "policy after guide prefix"}
 _SORT_LABELS = {
     "log": "log order",
     "reward": "reward ↑",
@@ -133,8 +139,10 @@ def make_filter(
     searches_max: str | None,
     text: str | None,
     sort: str | None,
+    origins: Sequence[str] | None = None,
 ) -> EpisodeFilter:
-    """An :class:`EpisodeFilter` from the values of the filter widgets (empty boxes mean "any").
+    """An :class:`EpisodeFilter` from the values of the filter widgets (empty boxes mean "any"; ``origins``: who
+    played the episodes, :data:`~rezero_agents.playback.loading.ORIGINS`).
 
     Raises:
         ValueError: a bound or option is invalid (the message names it).
@@ -156,6 +164,7 @@ def make_filter(
         searches_max=whole(searches_max, "searches ≤"),
         text=text or "",
         sort=(sort or "log"),  # type: ignore[arg-type]
+        origins=tuple(origins or ()),
     )
 
 
@@ -253,14 +262,19 @@ class PlaybackApp:
             return render_notice(str(error), "error"), ""
         return render_episode(record, location, mates=mates, flags=flags), task_id
 
-    def _mates(self, record: dict[str, Any]) -> list[tuple[str, int | None]]:
-        """``(episode_id, index id)`` of the group-mates a training record names (index id None when not loaded)."""
+    def _mates(self, record: dict[str, Any]) -> list[Mate]:
+        """The group-mates a training record names: episode id, index id (None when not loaded) and what guidance
+        did with each (the guide's episode, a branched sample)."""
         learner = record.get("learner")
         members = learner.get("group_members") if isinstance(learner, dict) else None
         if not isinstance(members, list):
             return []
         run, phase = str(record.get("run_id", "")), str(record.get("phase", ""))
-        return [(str(m), self.index.find_episode(run, phase, str(m))) for m in members]
+        mates = []
+        for member in members:
+            found = self.index.find_episode(run, phase, str(member))
+            mates.append(Mate(str(member), found, self.index.guidance(found) if found is not None else ""))
+        return mates
 
     def open_selected(self, event: gr.SelectData) -> tuple[str, int | None, str, Any]:
         """A click on a list row → the episode view (its HTML, id, task id) and a switch to the Episode tab."""
@@ -406,6 +420,13 @@ def build_app(
                 with gr.Row():
                     runs = gr.Dropdown(index.runs, value=[], multiselect=True, label="run", scale=2)
                     phases = gr.Dropdown(index.phases, value=[], multiselect=True, label="phase", scale=1)
+                    origins = gr.Dropdown(
+                        [(_ORIGIN_LABELS[o], o) for o in ORIGINS],
+                        value=[],
+                        multiselect=True,
+                        label="played by",
+                        scale=1,
+                    )
                     outcome = gr.Radio(["all", "correct", "incorrect"], value="all", label="outcome", scale=2)
                     text = gr.Textbox(label="question contains", placeholder="text or task id", scale=2)
                     sort = gr.Dropdown([(_SORT_LABELS[s], s) for s in SORT_ORDERS], value="log", label="sort", scale=1)
@@ -425,7 +446,7 @@ def build_app(
                     interactive=False,
                     wrap=True,
                     max_height=720,
-                    column_widths=["4%", "8%", "5%", "5%", "27%", "12%", "12%", "6%", "6%", "6%", "9%"],
+                    column_widths=["4%", "8%", "5%", "5%", "24%", "11%", "11%", "5%", "6%", "6%", "8%", "7%"],
                     elem_id="rz-table",
                 )
                 with gr.Row():
@@ -455,7 +476,9 @@ def build_app(
             with gr.Tab("Summary plots", id="plots"):
                 gr.Markdown(
                     "For the episodes the list's filters select; one series per run and phase, and one per "
-                    "evaluation stage (base, warm-up, step N, best: never averaged together)."
+                    "evaluation stage (base, warm-up, step N, best: never averaged together). In guided training the "
+                    "guide's episodes and the samples after a guide prefix are series of their own, so `· train` "
+                    "holds the policy's unaided samples."
                 )
                 summary_plot = gr.Plot(label="reward, accuracy and reward terms by step", elem_id="rz-summary-plot")
                 with gr.Accordion("plot data", open=False):
@@ -500,6 +523,7 @@ def build_app(
             searches_max,
             text,
             sort,
+            origins,
         ]
         page_outputs = [table, status, page]
         plot_outputs = [summary_plot, steps_table, searches_plot]
@@ -522,7 +546,7 @@ def build_app(
             plot_tables, filters, plot_outputs, api_visibility="private"
         )
         submits = [box.submit for box in (text, step_min, step_max, reward_min, reward_max, searches_min, searches_max)]
-        for trigger in (*submits, outcome.change, runs.change, phases.change, sort.change):
+        for trigger in (*submits, outcome.change, runs.change, phases.change, origins.change, sort.change):
             trigger(first_page, filters, page_outputs, api_visibility="private").then(
                 plot_tables, filters, plot_outputs, api_visibility="private"
             )

@@ -2,9 +2,10 @@
 only the episodes a user opens.
 
 The index keeps, per episode, the byte offset of its line and a few summary fields (run, phase, step, outcome,
-reward, searches, question, answers) in columns; the full record — messages, searches, reward terms — is parsed
-again from the file when the episode is shown. A log that grows while it is open (a training run writing one step
-at a time) is picked up by :meth:`EpisodeIndex.refresh`, which reads only what was appended.
+reward, searches, question, answers, who played it: :func:`origin`) in columns; the full record — messages,
+searches, reward terms — is parsed again from the file when the episode is shown. A log that grows while it is
+open (a training run writing one step at a time) is picked up by :meth:`EpisodeIndex.refresh`, which reads only what
+was appended.
 
 Lines follow :mod:`rezero_agents.episode_log`'s rules: blank lines are ignored, a corrupt or partial line (not a
 JSON object with a ``schema_version``, or invalid UTF-8) is skipped and counted, a record of another schema version
@@ -17,7 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -39,6 +41,11 @@ SHOWN_LINE_NUMBERS = 10
 Outcome = Literal["all", "correct", "incorrect"]
 SortOrder = Literal["log", "reward", "-reward", "step", "-step", "searches", "-searches"]
 SORT_ORDERS: tuple[SortOrder, ...] = ("log", "reward", "-reward", "step", "-step", "searches", "-searches")
+Origin = Literal["policy", "guide", "prefix"]
+#: Who played an episode (:func:`origin`): the policy alone, the guide, or the policy after the guide's first turns.
+ORIGINS: tuple[Origin, ...] = ("policy", "guide", "prefix")
+#: Episode ids of training samples that guidance kept out of the update (``unaided-train-3-5``, ``r1-unaided-…``).
+_KEPT_OUT_ID = re.compile(r"(r\d+-)?unaided-")
 
 
 def discover_logs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -133,6 +140,53 @@ def stage_label(record: dict[str, Any]) -> str:
     return f"step {step}" if isinstance(step, int) and step >= 0 else "eval"
 
 
+def guide_turns(record: Mapping[str, Any]) -> int:
+    """How many of the first assistant turns a guide wrote and the policy was shown as context (``guide_turns``;
+    0 when absent, as in logs older than guidance, or not a positive integer)."""
+    turns = record.get("guide_turns")
+    return turns if isinstance(turns, int) and not isinstance(turns, bool) and turns > 0 else 0
+
+
+def origin(record: Mapping[str, Any]) -> Origin:
+    """Who played an episode: ``"guide"`` (the guide, e.g. the scripted searcher: ``guide`` is true), ``"prefix"``
+    (a branched sample: the policy sampled after the guide's first ``guide_turns`` turns) or ``"policy"`` (the
+    policy alone; every record of a log older than guidance).
+
+    Example:
+        >>> origin({"guide": True}), origin({"guide": False, "guide_turns": 1}), origin({})
+        ('guide', 'prefix', 'policy')
+    """
+    if record.get("guide") is True:
+        return "guide"
+    return "prefix" if guide_turns(record) else "policy"
+
+
+def kept_out(record: Mapping[str, Any]) -> bool:
+    """A training sample that guidance kept out of the update (the guide's episode replaced it in its group): the
+    learner logs it with an episode id ``unaided-train-…`` and advantage 0."""
+    episode_id = record.get("episode_id")
+    return record.get("phase") == "train" and isinstance(episode_id, str) and _KEPT_OUT_ID.match(episode_id) is not None
+
+
+def guidance_mark(record: Mapping[str, Any]) -> str:
+    """The list's mark of what guidance did with an episode: ``"guide"``, ``"prefix k"`` (``k`` guide-written
+    turns before the policy's), ``"not trained"`` (kept out of the update: :func:`kept_out`), or "" (a plain
+    policy sample).
+
+    Example:
+        >>> guidance_mark({"guide": True}), guidance_mark({"guide_turns": 2}), guidance_mark({"guide": False})
+        ('guide', 'prefix 2', '')
+        >>> guidance_mark({"phase": "train", "episode_id": "unaided-train-3-5"})
+        'not trained'
+    """
+    kind = origin(record)
+    if kind == "guide":
+        return "guide"
+    if kind == "prefix":
+        return f"prefix {guide_turns(record)}"
+    return "not trained" if kept_out(record) else ""
+
+
 class Summary(NamedTuple):
     """The fields of one episode that the list, the filters and the plots use."""
 
@@ -152,6 +206,8 @@ class Summary(NamedTuple):
     episode_id: str = ""
     flags: tuple[str, ...] = ()
     terms: tuple[tuple[str, float], ...] = ()  # weighted reward terms (raw × weight when weights were logged)
+    origin: Origin = "policy"  # who played it (:func:`origin`)
+    guidance: str = ""  # :func:`guidance_mark`
 
 
 def summarize_record(record: dict[str, Any]) -> Summary:
@@ -183,6 +239,8 @@ def summarize_record(record: dict[str, Any]) -> Summary:
         episode_id=str(record.get("episode_id") or ""),
         flags=tuple(hack_flags(record)),
         terms=_weighted_terms(record),
+        origin=origin(record),
+        guidance=guidance_mark(record),
     )
 
 
@@ -263,6 +321,7 @@ class EpisodeFilter:
     Attributes:
         runs: Run ids to keep.
         phases: Phases to keep (``train``, ``eval``, ``sft``).
+        origins: Who played the episodes to keep (:data:`ORIGINS`: ``policy``, ``guide``, ``prefix``).
         step_min, step_max: Training step range, inclusive.
         outcome: ``correct``, ``incorrect`` or ``all``.
         reward_min, reward_max: Total reward range, inclusive.
@@ -282,8 +341,12 @@ class EpisodeFilter:
     searches_max: int | None = None
     text: str = ""
     sort: SortOrder = "log"
+    origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        unknown = [o for o in self.origins if o not in ORIGINS]
+        if unknown:
+            raise ValueError(f"origins must be among {', '.join(ORIGINS)}, got {unknown[0]!r}")
         if self.outcome not in ("all", "correct", "incorrect"):
             raise ValueError(f"outcome must be all, correct or incorrect, got {self.outcome!r}")
         if self.sort not in SORT_ORDERS:
@@ -358,8 +421,23 @@ _INT_COLUMNS = (
     "turns",
     "variant",
     "stage",
+    "origin",
+    "guidance",
 )
-ROW_HEADERS = ("#", "run", "phase", "step", "question", "predicted", "gold", "correct", "reward", "searches", "flags")
+ROW_HEADERS = (
+    "#",
+    "run",
+    "phase",
+    "step",
+    "question",
+    "predicted",
+    "gold",
+    "correct",
+    "reward",
+    "searches",
+    "flags",
+    "guidance",
+)
 
 
 class EpisodeIndex:
@@ -372,7 +450,7 @@ class EpisodeIndex:
     def _clear(self, paths: Sequence[Path]) -> None:
         self.sources = [SourceState(path) for path in paths]
         self._runs, self._phases, self._tasks, self._variants = _Codes(), _Codes(), _Codes(), _Codes()
-        self._stages = _Codes()
+        self._stages, self._guidance = _Codes(), _Codes()
         self._flags: list[tuple[str, ...]] = []
         self._terms: dict[str, list[float]] = {}  # weighted term → value per episode (NaN where absent)
         self._by_episode_id: dict[tuple[int, int, str], int] = {}  # (run, phase, episode_id) → id
@@ -451,6 +529,8 @@ class EpisodeIndex:
                         summary.turns,
                         self._variants.code(summary.variant),
                         self._stages.code(summary.stage),
+                        ORIGINS.index(summary.origin),
+                        self._guidance.code(summary.guidance),
                     )
                 )
                 position = len(self._questions)
@@ -514,6 +594,8 @@ class EpisodeIndex:
                 keep &= column >= low
             if high is not None:
                 keep &= column <= high
+        if query.origins:
+            keep &= np.isin(self._ints["origin"], [ORIGINS.index(o) for o in query.origins])
         if query.outcome != "all":
             keep &= self._correct == (query.outcome == "correct")
         text = query.text.strip().casefold()
@@ -545,6 +627,7 @@ class EpisodeIndex:
                 round(float(self._reward[i]), 3),
                 int(ints["searches"][i]),
                 " · ".join(f"⚠ {flag}" for flag in self._flags[i]),
+                self._guidance.values[ints["guidance"][i]],
             ]
             for i in ids
         ]
@@ -594,23 +677,31 @@ class EpisodeIndex:
         """The reward-hack hints of an episode (:func:`hack_flags`)."""
         return self._flags[episode_id]
 
+    def guidance(self, episode_id: int) -> str:
+        """What guidance did with an episode (:func:`guidance_mark`: ``guide``, ``prefix k``, ``not trained`` or
+        "")."""
+        return self._guidance.values[int(self._ints["guidance"][episode_id])]
+
     def label(self, episode_id: int) -> str:
-        """A short description: run, phase, step and model or checkpoint, with the outcome and reward."""
+        """A short description: run, phase, step, what guidance did with it (when anything) and model or
+        checkpoint, with the outcome and reward."""
         ints = self._ints
         step = int(ints["step"][episode_id])
+        mark = self.guidance(episode_id)
         return (
             f"#{episode_id} · {self._runs.values[ints['run'][episode_id]]} · "
             f"{self._phases.values[ints['phase'][episode_id]]}"
             + (f" · {stage}" if (stage := self._stages.values[ints["stage"][episode_id]]) else "")
             + (f" · step {step}" if step >= 0 and stage != f"step {step}" else "")
+            + (f" · {mark}" if mark else "")
             + f" · {self._variants.values[ints['variant'][episode_id]]} · "
             + f"{'correct' if self._correct[episode_id] else 'incorrect'} · reward {self._reward[episode_id]:.2f}"
         )
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
-        """Per-episode columns for the summary plots: ``run``, ``phase`` and ``stage`` (strings), ``step``,
-        ``reward``, ``correct``, ``searches`` and ``term:<name>`` (the weighted value of each reward term; NaN where an
-        episode lacks it)."""
+        """Per-episode columns for the summary plots: ``run``, ``phase``, ``stage`` and ``origin`` (strings:
+        :data:`ORIGINS`), ``step``, ``reward``, ``correct``, ``searches`` and ``term:<name>`` (the weighted value of
+        each reward term; NaN where an episode lacks it)."""
         terms = {f"term:{name}": np.asarray(values, np.float64) for name, values in sorted(self._terms.items())}
         return {
             "stage": np.asarray(self._stages.values, dtype=object)[self._ints["stage"]]
@@ -621,6 +712,9 @@ class EpisodeIndex:
             if len(self)
             else np.zeros(0, dtype=object),
             "phase": np.asarray(self._phases.values, dtype=object)[self._ints["phase"]]
+            if len(self)
+            else np.zeros(0, dtype=object),
+            "origin": np.asarray(ORIGINS, dtype=object)[self._ints["origin"]]
             if len(self)
             else np.zeros(0, dtype=object),
             "step": self._ints["step"],

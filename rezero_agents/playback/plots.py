@@ -3,7 +3,10 @@ step, and how many searches episodes make.
 
 One series per run and phase — and, for evaluations, per stage (``cpu-demo · eval · base``, ``cpu-demo · eval ·
 warm-up``, ``cpu-demo · eval · step 10``): two evaluations logged at the same step (the base model and the model
-after the warm-up are both "step 0") are never averaged into one point.
+after the warm-up are both "step 0") are never averaged into one point. Likewise the episodes guidance added to
+training are series of their own (``cpu-demo · train · guide``: the guide's episodes; ``cpu-demo · train · guide
+prefix``: the policy's samples after the guide's first turns), so ``cpu-demo · train`` holds the policy's unaided
+samples, the ones the learner's ``train/accuracy`` counts.
 """
 
 from __future__ import annotations
@@ -18,25 +21,37 @@ STEP_COLUMNS = ["series", "step", "mean reward", "accuracy", "episodes"]
 TERM_COLUMNS = ["series", "step", "term", "mean weighted value"]
 
 
-def series_names(run: npt.NDArray[Any], phase: npt.NDArray[Any], stage: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``run · phase``, with `` · stage`` appended when the episode has a stage (evaluations).
+#: The series suffix of each episode origin (:data:`~rezero_agents.playback.loading.ORIGINS`).
+ORIGIN_SUFFIXES = {"policy": "", "guide": "guide", "prefix": "guide prefix"}
+
+
+def series_names(
+    run: npt.NDArray[Any], phase: npt.NDArray[Any], stage: npt.NDArray[Any], origin: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
+    """``run · phase``, with `` · stage`` appended when the episode has a stage (evaluations) and `` · guide`` or
+    `` · guide prefix`` when guidance played it (``origin``: ``guide`` or ``prefix``).
 
     Example:
         >>> import numpy as np
         >>> series_names(np.array(["r", "r"]), np.array(["train", "eval"]), np.array(["", "warm-up"])).tolist()
         ['r · train', 'r · eval · warm-up']
+        >>> origins = np.array(["policy", "guide", "prefix"])
+        >>> series_names(np.array(["r"] * 3), np.array(["train"] * 3), np.array([""] * 3), origins).tolist()
+        ['r · train', 'r · train · guide', 'r · train · guide prefix']
     """
-    names = [
-        f"{r} · {p}" + (f" · {s}" if s else "")
-        for r, p, s in zip(run.tolist(), phase.tolist(), stage.tolist(), strict=True)
-    ]
+    origins = origin.tolist() if origin is not None else ["policy"] * len(run)
+    names = []
+    for r, p, s, o in zip(run.tolist(), phase.tolist(), stage.tolist(), origins, strict=True):
+        suffix = ORIGIN_SUFFIXES.get(str(o), "")
+        names.append(f"{r} · {p}" + (f" · {s}" if s else "") + (f" · {suffix}" if suffix else ""))
     return np.asarray(names, dtype=object)
 
 
 def _frame(columns: dict[str, npt.NDArray[Any]], ids: npt.NDArray[np.int64]) -> pd.DataFrame:
     frame = pd.DataFrame({name: values[ids] for name, values in columns.items() if not name.startswith("term:")})
     stage = columns["stage"][ids] if "stage" in columns else np.full(len(ids), "", dtype=object)
-    frame["series"] = series_names(frame["run"].to_numpy(), frame["phase"].to_numpy(), stage)
+    origin = columns["origin"][ids] if "origin" in columns else None
+    frame["series"] = series_names(frame["run"].to_numpy(), frame["phase"].to_numpy(), stage, origin)
     return frame
 
 

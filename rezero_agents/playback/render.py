@@ -1,6 +1,7 @@
 """Episode records as HTML: the transcript as a chat (``<think>``, ``<search>``, ``<information>`` and ``<answer>``
 styled apart, each search's results in a ``<details>`` block), the gold answer beside the predicted one, the
-searches and the per-term reward table.
+searches and the per-term reward table; for episodes of guided training, what the guide did (a banner, and the
+assistant turns it wrote marked in the transcript).
 
 Logs hold model output, so every piece of log text is escaped before it is placed in the markup; only the markup
 written here is HTML. The styles (:data:`CSS`) use the ``rz-`` class prefix.
@@ -12,15 +13,29 @@ import difflib
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from rezero_agents.playback.loading import predicted_answer
+from rezero_agents.playback.loading import guide_turns, kept_out, origin, predicted_answer
 from rezero_agents.records import expand_runs
 from rezero_env.prompts import RenderedDocument, parse_information
 from rezero_env.protocol import tag_spans
 
 #: Tags of the protocol that get a style of their own, in the order they are looked for.
 TAGS = ("think", "search", "answer", "information")
+#: What the transcript says of each assistant turn of a guide episode, and of a turn the guide wrote before a
+#: branched sample's own.
+GUIDE_EPISODE_TURN = "played by the guide (trained off-policy)"
+GUIDE_PREFIX_TURN = "written by the guide (context, not trained)"
+
+
+class Mate(NamedTuple):
+    """A group-mate of a training episode: its ``episode_id``, its index id (``number``; None when its log is not
+    loaded) and what guidance did with it (:func:`~rezero_agents.playback.loading.guidance_mark`: ``guide``,
+    ``prefix k``, …)."""
+
+    episode_id: str
+    number: int | None
+    mark: str = ""
 
 
 def esc(value: object) -> str:
@@ -114,11 +129,15 @@ def render_transcript(
     searches: Sequence[Any] = (),
     supporting_ids: Sequence[str] = (),
     prefix_messages: Sequence[Any] = (),
+    guide_turns: int = 0,
+    guide: bool = False,
 ) -> str:
     """The chat: system prompt and question prompt folded, assistant turns by block, each ``<information>``
     message as an expandable list of its results (with the doc ids of the matching search). ``prefix_messages``
     (the worked examples the policy was shown, not part of the environment's transcript) are folded in after the
-    system prompt, where the policy saw them."""
+    system prompt, where the policy saw them. The first ``guide_turns`` assistant turns are marked as written by the
+    guide (context the policy was shown, not trained); with ``guide`` every assistant turn is marked as the
+    guide's."""
     prefix = [m for m in prefix_messages if isinstance(m, Mapping)]
     prefix_html = ""
     if prefix:
@@ -150,9 +169,17 @@ def render_transcript(
             prefix_html = ""
         elif role == "assistant":
             turn += 1
+            kind, note = (
+                ("rz-guide-episode", GUIDE_EPISODE_TURN)
+                if guide
+                else ("rz-guide-turn", GUIDE_PREFIX_TURN)
+                if turn <= guide_turns
+                else ("", "")
+            )
+            mark = f' · <span class="rz-guide-tag">guide</span> {esc(note)}' if note else ""
             parts.append(
-                f'<div class="rz-msg rz-assistant"><div class="rz-role">assistant · turn {turn}</div>'
-                f"{render_message_content(content)}</div>"
+                f'<div class="rz-msg rz-assistant{" " + kind if kind else ""}"><div class="rz-role">'
+                f"assistant · turn {turn}{mark}</div>{render_message_content(content)}</div>"
             )
         elif role == "user" and not seen_user:
             seen_user = True
@@ -267,10 +294,18 @@ def render_rewards(record: Mapping[str, Any]) -> str:
     )
 
 
-def render_searches(searches: Sequence[Any]) -> str:
-    """The searches of an episode: turn, query, returned doc ids, error."""
+def render_searches(searches: Sequence[Any], guide_turns: int = 0) -> str:
+    """The searches of an episode: turn, query, returned doc ids, error; a search of the first ``guide_turns``
+    turns (the guide wrote them, before a branched sample's own) is tagged "guide"."""
+
+    def by_guide(search: Mapping[str, Any]) -> str:
+        turn = search.get("turn")
+        if isinstance(turn, int) and not isinstance(turn, bool) and 0 < turn <= guide_turns:
+            return ' <span class="rz-guide-tag">guide</span>'
+        return ""
+
     rows = [
-        f"<tr><td class='rz-num'>{esc(s.get('turn', ''))}</td><td>{esc(s.get('query', ''))}</td>"
+        f"<tr><td class='rz-num'>{esc(s.get('turn', ''))}{by_guide(s)}</td><td>{esc(s.get('query', ''))}</td>"
         f"<td>{'<br>'.join(esc(d) for d in s.get('doc_ids') or [])}</td>"
         f"<td>{esc(s.get('error') or '')}</td></tr>"
         for s in searches
@@ -335,7 +370,9 @@ def loss_mask(record: Mapping[str, Any]) -> list[int] | None:
 def render_tokens(record: Mapping[str, Any]) -> str:
     """The token overlay: every token of the sequence the learner trained on, trained tokens (loss mask 1)
     highlighted, masked ones (the prompt, the prefix, every ``<information>`` block, the template's markers) plain;
-    hovering a trained token shows its sampled log-prob and, when logged, its ratio. "" without logged tokens."""
+    hovering a trained token shows its sampled log-prob and, when logged, its ratio. A guide episode's trained
+    tokens are the guide's text (no sampling log-prob); a branched sample's guide-written turns are masked.
+    "" without logged tokens."""
     learner = record.get("learner")
     mask = loss_mask(record)
     if not isinstance(learner, Mapping) or mask is None:
@@ -344,9 +381,22 @@ def render_tokens(record: Mapping[str, Any]) -> str:
     trained = sum(mask)
     logprobs: list[Any] = learner["logprobs"] if isinstance(learner.get("logprobs"), list) else []
     ratios: list[Any] = learner["ratios"] if isinstance(learner.get("ratios"), list) else []
+    by_guide = origin(record) == "guide"
+    prefix = guide_turns(record)
     head = (
         f'<div class="rz-caption">{len(mask):,} tokens · <b class="rz-trained-count">{trained:,}</b> trained '
-        "(highlighted; hover for the log-prob) · the rest masked out of the loss</div>"
+        + (
+            "(highlighted: the guide's text, trained off-policy; it has no sampling log-prob)"
+            if by_guide
+            else "(highlighted; hover for the log-prob)"
+        )
+        + " · the rest masked out of the loss"
+        + (
+            f" (grey), the guide's {f'{prefix} turns' if prefix != 1 else 'turn'} included"
+            if prefix and not by_guide
+            else ""
+        )
+        + "</div>"
     )
     if not isinstance(tokens, list) or len(tokens) != len(mask):
         return f'<div class="rz-tokens">{head}<i>token texts not logged</i></div>'
@@ -354,7 +404,10 @@ def render_tokens(record: Mapping[str, Any]) -> str:
     position = 0
     for text, bit in zip(tokens, mask, strict=True):
         if bit:
-            parts = [f"log-prob {_number(logprobs[position])}" if position < len(logprobs) else "log-prob ?"]
+            if by_guide:
+                parts = ["written by the guide · no sampling log-prob"]
+            else:
+                parts = [f"log-prob {_number(logprobs[position])}" if position < len(logprobs) else "log-prob ?"]
             if position < len(ratios):
                 parts.append(f"ratio {_number(ratios[position])}")
             spans.append(f'<span class="rz-tok rz-tok-trained" title="{esc(" · ".join(parts))}">{esc(text)}</span>')
@@ -364,10 +417,10 @@ def render_tokens(record: Mapping[str, Any]) -> str:
     return f'<div class="rz-tokens">{head}<div class="rz-token-text">{"".join(spans)}</div></div>'
 
 
-def render_learner(record: Mapping[str, Any], mates: Sequence[tuple[str, int | None]] = ()) -> str:
+def render_learner(record: Mapping[str, Any], mates: Sequence[Mate] = ()) -> str:
     """What the learner did with a training episode: its advantage, its group's reward mean and std, and links to
-    the group-mates (``mates``: ``(episode_id, index id or None)`` pairs; a link sets the episode number). "" for
-    records without a ``learner`` section."""
+    the group-mates (``mates``; a link sets the episode number), each tagged with what guidance did with it (the
+    guide's episode, a branched sample). "" for records without a ``learner`` section."""
     learner = record.get("learner")
     if not isinstance(learner, Mapping):
         return ""
@@ -375,13 +428,14 @@ def render_learner(record: Mapping[str, Any], mates: Sequence[tuple[str, int | N
     sign = "rz-pos" if (advantage or 0) > 0 else "rz-neg" if (advantage or 0) < 0 else "rz-zero"
     own = str(record.get("episode_id") or "")
     links = []
-    for mate_id, index in mates:
+    for mate_id, index, mark in mates:
+        tag = f'<span class="rz-guide-tag rz-mate-mark">{esc(mark)}</span>' if mark else ""
         if mate_id == own:
-            links.append(f'<span class="rz-mate-self">{esc(mate_id)} (this)</span>')
+            links.append(f'<span class="rz-mate-self">{esc(mate_id)} (this){tag}</span>')
         elif index is None:
-            links.append(f'<span class="rz-mate-missing">{esc(mate_id)}</span>')
+            links.append(f'<span class="rz-mate-missing">{esc(mate_id)}{tag}</span>')
         else:
-            links.append(f'<a href="#" class="rz-mate" data-episode="{int(index)}">#{int(index)}</a>')
+            links.append(f'<a href="#" class="rz-mate" data-episode="{int(index)}">#{int(index)}</a>{tag}')
     return (
         '<div class="rz-learner">'
         f'<span><b>advantage</b> <span class="rz-advantage {sign}">{_number(advantage)}</span></span>'
@@ -392,16 +446,59 @@ def render_learner(record: Mapping[str, Any], mates: Sequence[tuple[str, int | N
     )
 
 
+def render_guidance(record: Mapping[str, Any]) -> str:
+    """A banner for what guidance did with an episode: played by the guide, sampled by the policy after the
+    guide's first turns (a branched sample), or kept out of the update; "" for a plain policy sample (and for every
+    record older than guidance)."""
+    notes = []
+    kind = origin(record)
+    if kind == "guide":
+        notes.append(
+            (
+                "guide",
+                "guide",
+                "Played by the guide (the scripted searcher by default), trained off-policy — not sampled by the "
+                "policy.",
+            )
+        )
+    elif kind == "prefix":
+        turns = guide_turns(record)
+        notes.append(
+            (
+                "prefix",
+                f"prefix {turns}",
+                "Branched sample: the first "
+                + (f"{turns} assistant turns were" if turns != 1 else "assistant turn was")
+                + " written by the guide and shown to the policy as context (loss mask 0, not trained); the policy "
+                "sampled the rest.",
+            )
+        )
+    if kept_out(record):
+        notes.append(
+            (
+                "kept",
+                "not trained",
+                "Kept out of the update: the guide's episode replaced this sample in its group (logged with "
+                "advantage 0).",
+            )
+        )
+    return "".join(
+        f'<div class="rz-guidance rz-guidance-{name}"><span class="rz-guide-tag">{esc(tag)}</span> {esc(text)}</div>'
+        for name, tag, text in notes
+    )
+
+
 def render_episode(
     record: Mapping[str, Any],
     location: str | None = None,
     compact: bool = False,
-    mates: Sequence[tuple[str, int | None]] = (),
+    mates: Sequence[Mate] = (),
     flags: Sequence[str] = (),
 ) -> str:
-    """One episode: question, gold vs predicted answer, run details, what the learner did with it (advantage,
-    group-mates: ``mates``), reward-hack hints (``flags``), reward table, searches, transcript and token overlay.
-    ``compact`` stacks everything in one column (for the compare view)."""
+    """One episode: question, what guidance did with it (:func:`render_guidance`), gold vs predicted answer, run
+    details, what the learner did with it (advantage, group-mates: ``mates``), reward-hack hints (``flags``), reward
+    table, searches, transcript and token overlay. ``compact`` stacks everything in one column (for the compare
+    view)."""
     task = record.get("task") if isinstance(record.get("task"), Mapping) else {}
     assert isinstance(task, Mapping)
     searches = record.get("searches") if isinstance(record.get("searches"), list) else []
@@ -410,18 +507,25 @@ def render_episode(
     hints = "".join(f'<span class="rz-flag">⚠ {esc(flag)}</span>' for flag in flags)
     head = (
         f'<div class="rz-head"><div class="rz-title">{esc(task.get("question", ""))}</div>'
-        f'<div class="rz-task">task <code>{esc(task.get("id", ""))}</code>{hints}</div>'
+        f'<div class="rz-task">task <code>{esc(task.get("id", ""))}</code>{hints}</div>{render_guidance(record)}'
         f"{_answers(record)}{_meta(record, location)}{render_learner(record, mates)}</div>"
     )
     side = (
         f'<div class="rz-side"><h4>Rewards</h4>{render_rewards(record)}'
-        f"<h4>Searches ({len(searches)})</h4>{render_searches(searches)}</div>"
+        f"<h4>Searches ({len(searches)})</h4>{render_searches(searches, guide_turns(record))}</div>"
     )
     prefix = record.get("prefix_messages") if isinstance(record.get("prefix_messages"), list) else []
     tokens = render_tokens(record)
     transcript = (
-        f'<div class="rz-main"><h4>Transcript</h4>'
-        f"{render_transcript(messages, searches, task.get('supporting_ids') or [], prefix or [])}"
+        '<div class="rz-main"><h4>Transcript</h4>'
+        + render_transcript(
+            messages,
+            searches,
+            task.get("supporting_ids") or [],
+            prefix or [],
+            guide_turns=guide_turns(record),
+            guide=origin(record) == "guide",
+        )
         + (f"<h4>Tokens the learner saw</h4>{tokens}" if tokens else "")
         + "</div>"
     )
@@ -592,9 +696,20 @@ CSS = """
   background: #eef2ff; border: 1px solid #c7d2fe; border-radius: 6px; }
 .rz-advantage { font-weight: 700; font-variant-numeric: tabular-nums; }
 .rz-pos { color: #15803d; } .rz-neg { color: #b91c1c; } .rz-zero { color: #6b7280; }
-.rz-mates a, .rz-mate-self, .rz-mate-missing { margin-right: 6px; }
+.rz-mates a, .rz-mate-self, .rz-mate-missing, .rz-mate-mark { margin-right: 6px; }
+.rz-mates a:has(+ .rz-mate-mark) { margin-right: 3px; }
 .rz-mate { color: #4338ca; font-weight: 700; text-decoration: underline; cursor: pointer; }
 .rz-mate-self { color: #6b7280; }
+.rz-guide-tag { display: inline-block; background: #0f766e; color: #fff; border-radius: 4px; font-size: 10px;
+  font-weight: 700; text-transform: uppercase; letter-spacing: .04em; padding: 0 5px; vertical-align: 1px; }
+.rz-mate-self .rz-guide-tag, .rz-mate-missing .rz-guide-tag { margin-left: 3px; }
+.rz-guidance { margin: 4px 0 6px; padding: 5px 10px; border-radius: 6px; font-size: 13px; background: #f0fdfa;
+  border: 1px solid #5eead4; color: #134e4a; }
+.rz-guidance-prefix { background: #f9fafb; border-color: #d1d5db; color: #374151; }
+.rz-guidance-kept { background: #fffbeb; border-color: #fcd34d; color: #78350f; }
+.rz-guidance-kept .rz-guide-tag { background: #b45309; }
+.rz-guide-episode { border-left-color: #0f766e; background: #f0fdfa; }
+.rz-guide-turn { border-left: 4px dashed #9ca3af; background: #f9fafb; color: #6b7280; }
 .rz-flag { background: #fee2e2; color: #991b1b; border-radius: 4px; font-size: 11px; padding: 0 5px; margin-left: 8px; }
 .rz-why { font-size: 11px; color: #4b5563; }
 .rz-sum td { font-size: 11px; color: #4b5563; }

@@ -69,3 +69,34 @@ def tiny_config(output_dir: Path, **overrides: object) -> GRPOConfig:
     }
     values.update(overrides)
     return GRPOConfig(**values)  # type: ignore[arg-type]
+
+
+SECRET_ENV_ID = "RezeroTest/SearchQA-Secret-v0"
+SECRET_SEARCH, SECRET_ANSWER = "<search>seven</search>", "<answer>7</answer>"
+
+
+class SecretAnswerReward(RewardTerm):
+    """Correct (1) only when the episode searched for "seven" and then answered 7: a task that a random policy never
+    solves, while its guide (:class:`SecretGuide`) always does."""
+
+    name = "correctness"
+
+    def score(self, messages: Sequence[Message], task: Task) -> float:
+        contents = [m["content"].strip() for m in messages if m["role"] == "assistant"]
+        return float(SECRET_SEARCH in contents[:-1] and bool(contents) and contents[-1] == SECRET_ANSWER)
+
+
+def make_secret_env(**kwargs: object) -> gym.Env[str, str]:
+    kwargs["reward"] = "none"
+    return SecretAnswerReward(make_search_qa(**kwargs))  # type: ignore[arg-type]
+
+
+if SECRET_ENV_ID not in gym.registry:
+    gym.register(SECRET_ENV_ID, entry_point=make_secret_env)
+
+
+class SecretGuide:
+    """The guide of the secret task: search for "seven", then answer 7."""
+
+    def act(self, transcripts: Sequence[Sequence[Message]]) -> list[str]:
+        return [SECRET_ANSWER if any(m["role"] == "assistant" for m in t) else SECRET_SEARCH for t in transcripts]

@@ -47,6 +47,9 @@ REQUIRED = {
     "prefix_messages",
     "reward_weights",
     "reward_notes",
+    # schema 2, since guidance (optional to readers)
+    "guide",
+    "guide_turns",
 }
 
 

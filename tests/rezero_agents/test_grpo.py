@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from rezero_agents import checkpoints, grpo
-from rezero_agents.grpo import GRPOLearner, group_advantages, grpo_loss
+from rezero_agents import checkpoints
+from rezero_agents import learner as learner_module
+from rezero_agents.grpo import GRPOLearner
 from rezero_agents.grpo_config import GRPOConfig
+from rezero_agents.objectives import group_advantages, grpo_loss
 from tests.rezero_agents.conftest import tiny_config
 
 
@@ -281,7 +283,7 @@ def test_collapse_guard_stops_on_entropy_out_of_band(tmp_path: Path) -> None:
 
 
 def test_collapse_guard_rules() -> None:
-    from rezero_agents.grpo import CollapseGuard
+    from rezero_agents.collapse import CollapseGuard
 
     guard = CollapseGuard(GRPOConfig(collapse_margin=0.1))
     assert guard.after_validation(0.35, best=0.4) is None
@@ -322,7 +324,7 @@ def test_dynamic_sampling_trains_only_groups_whose_rewards_differ(tmp_path: Path
 
     learner.optimize = optimize  # type: ignore[method-assign]
     rewards_by_group: dict[int, list[float]] = {}
-    real_collect = grpo.collect_episodes
+    real_collect = learner_module.collect_episodes
 
     def collect(*args: Any, **kwargs: Any) -> Any:
         episodes = real_collect(*args, **kwargs)
@@ -330,11 +332,11 @@ def test_dynamic_sampling_trains_only_groups_whose_rewards_differ(tmp_path: Path
             rewards_by_group.setdefault(e.group, []).append(e.reward)
         return episodes
 
-    grpo.collect_episodes = collect  # type: ignore[assignment]
+    learner_module.collect_episodes = collect  # type: ignore[assignment]
     try:
         metrics = learner.train_step()
     finally:
-        grpo.collect_episodes = real_collect  # type: ignore[assignment]
+        learner_module.collect_episodes = real_collect  # type: ignore[assignment]
     assert len(rewards_by_group) == 4  # 2 questions × oversample 2 drawn and played
     trained = set(seen[0])
     assert len(trained) == metrics["train/trained_groups"] <= 2

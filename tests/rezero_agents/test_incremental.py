@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from rezero_agents.chat import ChatFormatter
-from rezero_agents.grpo import TokenScorer, pad_sequences
 from rezero_agents.models import load_model
 from rezero_agents.policy import Completion, SamplingConfig, TransformersPolicy
+from rezero_agents.scoring import TokenScorer, pad_sequences
 from rezero_env.types import Message
 
 GREEDY = SamplingConfig(temperature=0.0, max_new_tokens=12)

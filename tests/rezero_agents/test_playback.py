@@ -1,26 +1,45 @@
 """The playback app's pieces without a browser: log discovery, indexing, damaged lines, filters, pages, HTML
-rendering and escaping, plots, live mode and the command line."""
+rendering and escaping, guided training (guide episodes, branched samples), plots, live mode and the command line."""
 
 from __future__ import annotations
 
+import copy
+import html as html_text
 import json
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rezero_agents.chat import ChatFormatter
 from rezero_agents.episode_log import EpisodeLogError, EpisodeLogWriter
+from rezero_agents.guidance import Guidance
+from rezero_agents.models import TINY_MODEL, load_model
+from rezero_agents.objectives import group_advantages
 from rezero_agents.playback.app import PlaybackApp, main, make_filter, parse_args
 from rezero_agents.playback.live import LiveSettings, play_live, resolve_checkpoint, scripted_policy
-from rezero_agents.playback.loading import EpisodeFilter, EpisodeIndex, discover_logs, paginate
+from rezero_agents.playback.loading import ROW_HEADERS, EpisodeFilter, EpisodeIndex, discover_logs, paginate
 from rezero_agents.playback.plots import by_step, searches_histogram
-from rezero_agents.playback.render import parse_information, render_episode, segments
-from tests.rezero_agents.fixtures.playback_log import HOSTILE, HOSTILE_QUESTION, scripted_records, write_fixture_log
+from rezero_agents.playback.render import Mate, parse_information, render_episode, render_learner, segments
+from rezero_agents.policy import SamplingConfig, TransformersPolicy
+from rezero_agents.records import episode_records
+from rezero_agents.rollout import collect_episodes
+from rezero_agents.scripted import ScriptedSearcher
+from rezero_env.types import Message
+from tests.rezero_agents.fixtures.playback_log import (
+    HOSTILE,
+    HOSTILE_QUESTION,
+    hostile_record,
+    scripted_records,
+    write_fixture_log,
+)
 
 
 @pytest.fixture(scope="module")
@@ -218,13 +237,18 @@ def test_episode_html_shows_transcript_searches_answers_and_rewards(records: lis
     assert "total reward" in html and "log.jsonl:1" in html
 
 
-def test_all_log_text_is_escaped(records: list[dict[str, Any]]) -> None:
-    from tests.rezero_agents.fixtures.playback_log import hostile_record
-
-    html = render_episode(hostile_record(records[0]))
+@pytest.mark.parametrize("guidance", [{}, {"guide": True}, {"guide_turns": 1}], ids=["policy", "guide", "prefix"])
+def test_all_log_text_is_escaped(records: list[dict[str, Any]], guidance: dict[str, Any]) -> None:
+    html = render_episode(hostile_record(records[0]) | guidance)
     assert "<script" not in html and "<img" not in html and 'onerror="' not in html
     assert html.count("&lt;script&gt;") >= 8  # question, answers, think, search, doc title+text, query, term
     assert 'class="rz-block rz-answer"' in html  # the protocol tags still render as blocks
+    if guidance:  # the guide's turn (or every turn) is marked, its text still escaped inside the mark
+        assert re.search(r'class="rz-msg rz-assistant rz-guide-(turn|episode)">.*?&lt;script&gt;', html)
+    learner = render_learner(
+        {"learner": {"advantage": 0.5}, "episode_id": "x"}, [Mate(HOSTILE, None, HOSTILE), Mate("y", 3, HOSTILE)]
+    )
+    assert "<script" not in learner and "<img" not in learner and learner.count("&lt;script&gt;") == 3
 
 
 def test_summary_plot_tables(log: tuple[Path, dict[str, Any]]) -> None:
@@ -237,6 +261,177 @@ def test_summary_plot_tables(log: tuple[Path, dict[str, Any]]) -> None:
     histogram = searches_histogram(index.columns(), ids)
     assert histogram["episodes"].sum() == 9
     assert by_step(index.columns(), ids[:0]).empty
+
+
+# --- guided training: guide episodes, branched samples, samples kept out of the update --------------------------
+
+
+class _Guesser:
+    """A text policy that answers at once, and wrongly: its group fails, so guidance helps it."""
+
+    def act(self, transcripts: Sequence[Sequence[Message]]) -> list[str]:
+        return ["<think>no idea</think>\n<answer>Nobody at all</answer>" for _ in transcripts]
+
+
+#: Where :func:`guided_log` puts each kind of episode (index ids: log order).
+SAMPLES, GUIDE, BRANCHED, KEPT_OUT, OLD = (0, 1), 2, 3, 4, 5
+
+
+@pytest.fixture(scope="module")
+def guided_log(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> tuple[Path, list[dict[str, Any]]]:
+    """One step of guided training as the learner logs it, from the real code: a failing group of three samples;
+    :class:`Guidance` plays the scripted searcher, tokenises its episode and lets it replace the last sample; the
+    tiny model samples after the guide's first turn (a branched sample, as ``guidance="prefix"`` does); the replaced
+    sample is logged apart (``unaided-…``, advantage 0). Then a record older than guidance (no ``guide`` and
+    ``guide_turns`` fields). Returns the log and its records, in log order (see :data:`SAMPLES` …)."""
+    env = gym.make("SearchQA-v0", split="test", top_k=3, max_turns=3)
+    formatter = ChatFormatter(tokenizer)
+    policy = TransformersPolicy(load_model(TINY_MODEL), formatter, batch_size=1)
+    samples = collect_episodes([env], _Guesser(), [{"task_index": 0}] * 3, groups=[0, 0, 0])
+    guided = Guidance("trajectory", ScriptedSearcher(), [env], formatter, num_generations=3).apply(
+        samples, [0], policy, SamplingConfig(), seed=0
+    )
+    (guide,) = [e for e in guided.episodes if e.guide]
+    first_turn = next(m["content"] for m in guide.messages if m["role"] == "assistant")
+    branched = collect_episodes(
+        [env],
+        policy,
+        [{"task_index": 0}],
+        groups=[0],
+        seed=5,
+        sampling=SamplingConfig(temperature=1.0, max_new_tokens=12),
+        prefixes=[[first_turn]],
+    )
+    env.close()
+    episodes = [*guided.episodes, *branched]
+    advantages, _ = group_advantages([e.reward for e in episodes], [e.group for e in episodes])
+    common: dict[str, Any] = {"run_id": "guided", "step": 1, "split": "test", "phase": "train", "model": TINY_MODEL}
+    trained = episode_records(episodes, policy="transformers", advantages=advantages.tolist(), **common)
+    kept_out = episode_records(
+        guided.displaced, policy="transformers", advantages=[0.0], id_prefix="unaided-", **common
+    )
+    old = copy.deepcopy(scripted_records(1, run_id="before-guidance")[0])
+    del old["guide"], old["guide_turns"]
+    written = [*trained, *kept_out, old]
+    path = tmp_path_factory.mktemp("guided") / "episodes.jsonl"
+    with EpisodeLogWriter(path) as log:
+        log.write(written)
+    assert [r.get("guide") for r in written] == [False, False, True, False, False, None]
+    assert [r.get("guide_turns") for r in written] == [0, 0, 0, 1, 0, None]
+    assert written[KEPT_OUT]["episode_id"] == "unaided-train-1-0" and written[BRANCHED]["learner"]["tokens"]
+    return path, written
+
+
+def test_the_list_marks_guide_episodes_and_branched_samples_and_filters_by_who_played(
+    guided_log: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, _ = guided_log
+    index = EpisodeIndex.load([path])
+    column = ROW_HEADERS.index("guidance")
+    assert [row[column] for row in index.rows(range(len(index)))] == ["", "", "guide", "prefix 1", "not trained", ""]
+    assert " · guide · " in index.label(GUIDE) and " · prefix 1 · " in index.label(BRANCHED)
+    assert " · guide · " not in index.label(SAMPLES[0]) and "prefix" not in index.label(OLD)
+
+    def shown(*origins: str) -> list[int]:
+        return index.filter(EpisodeFilter(origins=origins)).tolist()
+
+    assert shown() == list(range(6))
+    assert shown("guide") == [GUIDE] and shown("prefix") == [BRANCHED]
+    assert shown("policy") == [*SAMPLES, KEPT_OUT, OLD]  # the record older than guidance is the policy's
+    assert shown("policy", "prefix") == [*SAMPLES, BRANCHED, KEPT_OUT, OLD]  # guide episodes hidden
+    with pytest.raises(ValueError, match="origins must be among policy, guide, prefix, got 'teacher'"):
+        EpisodeFilter(origins=("teacher",))
+    no_filter = [[], [], "all", "", "", "", "", "", "", "", "log"]
+    assert make_filter(*no_filter, ["guide"]) == EpisodeFilter(origins=("guide",))
+    app = PlaybackApp(index)
+    table, status, _ = app.list_page(*no_filter, ["guide", "prefix"], 1)
+    assert table["guidance"].tolist() == ["guide", "prefix 1"] and "**2** of 6 episodes match" in status
+    # the summary plots keep the guide's episodes and the branched samples apart from the policy's own samples
+    steps = {row["series"]: row for row in by_step(index.columns(), shown()).to_dict("records")}
+    assert (steps["guided · train"]["episodes"], steps["guided · train"]["accuracy"]) == (3, 0.0)
+    assert (steps["guided · train · guide"]["episodes"], steps["guided · train · guide"]["accuracy"]) == (1, 1.0)
+    assert steps["guided · train · guide prefix"]["episodes"] == 1
+
+
+def test_a_guide_episode_says_so_and_its_group_mates_show_which_is_the_guide(
+    guided_log: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, written = guided_log
+    app = PlaybackApp(EpisodeIndex.load([path]))
+    html, _ = app.episode(GUIDE)
+    assert (
+        '<div class="rz-guidance rz-guidance-guide"><span class="rz-guide-tag">guide</span> Played by the guide (the '
+        "scripted searcher by default), trained off-policy — not sampled by the policy.</div>"
+    ) in html
+    turns = sum(m["role"] == "assistant" for m in written[GUIDE]["messages"])
+    assert turns >= 2 and html.count('class="rz-msg rz-assistant rz-guide-episode"') == turns
+    assert html.count("played by the guide (trained off-policy)") == turns and "rz-guide-turn" not in html
+    # the token overlay: the guide's tokens are trained, and have no sampling log-prob to show
+    trained = html.count('class="rz-tok rz-tok-trained"')
+    assert trained == written[GUIDE]["num_generated_tokens"] > 0
+    assert html.count('title="written by the guide · no sampling log-prob"') == trained
+    assert 'title="log-prob' not in html and "the guide's text, trained off-policy" in html
+    assert '(this)<span class="rz-guide-tag rz-mate-mark">guide</span>' in html
+    # from a sample of the group: which mate is the guide, which a branched sample; plain samples carry no mark
+    mates = re.search(r'<span class="rz-mates">.*?</span></div>', app.episode(SAMPLES[0])[0])
+    assert mates is not None
+    assert f'data-episode="{GUIDE}">#{GUIDE}</a><span class="rz-guide-tag rz-mate-mark">guide</span>' in mates[0]
+    assert (
+        f'data-episode="{BRANCHED}">#{BRANCHED}</a><span class="rz-guide-tag rz-mate-mark">prefix 1</span>'
+        in (mates[0])
+    )
+    assert f'data-episode="{SAMPLES[1]}">#{SAMPLES[1]}</a><span class="rz-guide-tag' not in mates[0]
+    assert mates[0].count("rz-mate-mark") == 2 and "rz-guidance" not in app.episode(SAMPLES[0])[0]
+
+
+def test_a_branched_sample_marks_the_turns_the_guide_wrote_and_masks_their_tokens(
+    guided_log: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, written = guided_log
+    html, _ = PlaybackApp(EpisodeIndex.load([path])).episode(BRANCHED)
+    assert (
+        '<div class="rz-guidance rz-guidance-prefix"><span class="rz-guide-tag">prefix 1</span> Branched sample: the '
+        "first assistant turn was written by the guide and shown to the policy as context (loss mask 0, not "
+        "trained); the policy sampled the rest.</div>"
+    ) in html
+    marked = re.findall(r'<div class="rz-msg rz-assistant rz-guide-turn"><div class="rz-role">(.*?)</div>', html)
+    assert marked == [
+        'assistant · turn 1 · <span class="rz-guide-tag">guide</span> written by the guide (context, not trained)'
+    ]
+    assert '<div class="rz-msg rz-assistant"><div class="rz-role">assistant · turn 2</div>' in html  # the policy's
+    assert "<td class='rz-num'>1 <span class=\"rz-guide-tag\">guide</span></td>" in html  # the guide's search
+    # the overlay agrees: the guide's turn is among the masked (grey) tokens, none of it is trained
+    masked = html_text.unescape("".join(re.findall(r'<span class="rz-tok rz-tok-masked">(.*?)</span>', html)))
+    trained = html_text.unescape("".join(re.findall(r'<span class="rz-tok rz-tok-trained"[^>]*>(.*?)</span>', html)))
+    query = written[GUIDE]["searches"][0]["query"]
+    assert f"<search>{query}</search>" in masked and query not in trained
+    assert "the guide's turn included" in html
+
+
+def test_a_sample_kept_out_of_the_update_says_so(guided_log: tuple[Path, list[dict[str, Any]]]) -> None:
+    path, _ = guided_log
+    html, _ = PlaybackApp(EpisodeIndex.load([path])).episode(KEPT_OUT)
+    assert '<div class="rz-guidance rz-guidance-kept"><span class="rz-guide-tag">not trained</span> Kept out' in html
+    assert "rz-guide-turn" not in html and "rz-guide-episode" not in html
+
+
+def test_records_without_the_guidance_fields_render_as_before(
+    guided_log: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    path, written = guided_log
+    old = written[OLD]
+    assert "guide" not in old and "guide_turns" not in old
+    html = render_episode(old, "log.jsonl:1")
+    assert "rz-guid" not in html and "by the guide" not in html and "rz-mate-mark" not in html
+    assert '<div class="rz-msg rz-assistant"><div class="rz-role">assistant · turn 1</div>' in html
+    assert html == render_episode(dict(old, guide=False, guide_turns=0), "log.jsonl:1")  # missing = false / 0
+    for junk in ({"guide": "yes"}, {"guide": 1}, {"guide_turns": True}, {"guide_turns": -2}, {"guide_turns": "1"}):
+        assert render_episode(dict(old, **junk), "log.jsonl:1") == html, junk
+    (row,) = EpisodeIndex.load([path]).rows([OLD])
+    with EpisodeLogWriter(tmp_path / "episodes.jsonl") as log:
+        log.write([dict(old, guide=False, guide_turns=0)])
+    (same,) = EpisodeIndex.load([tmp_path]).rows([0])
+    assert row[ROW_HEADERS.index("guidance")] == "" and row[1:] == same[1:]
 
 
 # --- app handlers, live mode, command line ---------------------------------------------------------------------

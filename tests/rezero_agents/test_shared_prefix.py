@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import torch
 
-from rezero_agents.grpo import TokenScorer, micro_batches, pad_sequences
 from rezero_agents.models import load_model
 from rezero_agents.rollout import Episode
+from rezero_agents.scoring import TokenScorer, micro_batches, pad_sequences
 from rezero_env.types import Task
 
 PROMPT = list(range(100, 140))
