@@ -121,14 +121,26 @@ so a suite stopped part-way (e.g. by the end of a session) continues where it wa
 
 
 def reuse_part(config: GRPOConfig) -> dict[str, Any] | None:
+    """The recorded result of a part trained with ``config``, if there is one. Settings added to ``GRPOConfig``
+    after the part was recorded count as equal when they hold their default (they did not exist, so the part ran
+    with the behaviour the default keeps)."""
     path = config.output_dir / RESULT_FILE
     if not path.is_file():
         return None
     recorded = json.loads(path.read_text())
-    if recorded.get("config") == json.loads(json.dumps(config.to_dict(), default=str)):
+    current = _json(config.to_dict())
+    defaults = _json(GRPOConfig().to_dict())
+    saved = recorded.get("config") or {}
+    current = {k: v for k, v in current.items() if k in saved or v != defaults.get(k)}
+    if saved == current:
         logger.warning("learning: reusing %s (delete it to retrain)", path)
         return dict(recorded["result"])
     return None
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    normalised: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return normalised
 
 
 def record_part(config: GRPOConfig, result: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any
 from benchmarks.common import SuiteResult, Target, peak_rss_mib
 from rezero_agents.evaluation import evaluate_policy
 from rezero_agents.grpo_config import PRESETS, GRPOConfig
+from rezero_agents.models import torch_dtype
 from rezero_agents.policy import TransformersPolicy
 from rezero_agents.rollout import collect_episodes
 
@@ -38,6 +39,8 @@ PLAIN_ENVS = 16
 """cpu-demo's lock-step batch before incremental decoding."""
 GOAL_SPEEDUP = 2.5
 """Incremental episodes/s must reach this multiple of the plain path's."""
+BF16_GOALS = {"prefill": 2.5, "decode": 1.5, "episodes": 2.0, "step": 0.5}
+"""bfloat16 sampling against float32 on the same episodes (speed-ups; the GRPO step as a time ratio)."""
 EVAL_GOAL_SECONDS = 180.0
 """A greedy evaluation of the 160 synthetic test questions must take at most this long."""
 
@@ -82,11 +85,45 @@ def play(
         "sequence_tokens_mean": round(sum(len(e.token_ids) for e in episodes) / len(episodes), 1),
     }
     if decoder is not None:
-        prefilled = decoder.stats["prefill_tokens"] - before["prefill_tokens"]
-        reused = decoder.stats["reused_tokens"] - before["reused_tokens"]
-        row["prefilled_tokens"] = prefilled
-        row["reused_tokens"] = reused
+        delta = {key: decoder.stats[key] - before[key] for key in decoder.stats}
+        row["prefilled_tokens"] = int(delta["prefill_tokens"])
+        row["reused_tokens"] = int(delta["reused_tokens"])
+        row["prefill_tokens_per_s"] = round(delta["prefill_tokens"] / max(delta["prefill_seconds"], 1e-9), 1)
+        row["decode_tokens_per_s"] = round(delta["decoded_tokens"] / max(delta["decode_seconds"], 1e-9), 1)
+        row["prefill_seconds"] = round(delta["prefill_seconds"], 2)
+        row["decode_seconds"] = round(delta["decode_seconds"], 2)
+    row["dtype"] = getattr(policy, "dtype", "float32")
     return row, episodes
+
+
+GEMM_SHAPES = {
+    "decode MLP (64×576·576×1536)": (64, 576, 1536),
+    "LM head (64×576·576×49152)": (64, 576, 49152),
+    "prefill MLP (1024×576·576×1536)": (1024, 576, 1536),
+}
+"""Matrix products of SmolLM2-135M's rollouts whose speed bounds what a dtype can give."""
+
+
+def gemm_ceiling(seconds: float = 0.5, shapes: dict[str, tuple[int, int, int]] | None = None) -> dict[str, Any]:
+    """GFLOPS of ``F.linear`` (the product the model runs) on :data:`GEMM_SHAPES` in float32 and bfloat16 on this
+    machine: the best of the repeats that fit in ``seconds`` (at least two), and the CPU's capability as torch
+    reports it (a CPU without AVX-512 BF16 runs bfloat16 products far below float32)."""
+    import torch
+    import torch.nn.functional as F
+
+    ceiling: dict[str, Any] = {"cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    for name, (m, k, n) in (shapes or GEMM_SHAPES).items():
+        ceiling[name] = {}
+        for dtype in (torch.float32, torch.bfloat16):
+            x, weight = torch.randn(m, k, dtype=dtype), torch.randn(n, k, dtype=dtype)
+            best, spent, runs = float("inf"), 0.0, 0
+            while runs < 2 or spent < seconds:
+                start = time.perf_counter()
+                F.linear(x, weight)
+                elapsed = time.perf_counter() - start
+                best, spent, runs = min(best, elapsed), spent + elapsed, runs + 1
+            ceiling[name][str(dtype).removeprefix("torch.")] = round(2 * m * k * n / best / 1e9, 1)
+    return ceiling
 
 
 def correctness_checks(
@@ -94,10 +131,6 @@ def correctness_checks(
 ) -> dict[str, Any]:
     """The incremental path's greedy episodes replayed on the plain path (token for token), and its sampled
     episodes' recorded log-probs against a fresh forward pass over the finished sequences."""
-    import torch
-
-    from rezero_agents.scoring import TokenScorer, pad_sequences
-
     config = learner.config
     _, replayed = evaluate_policy(
         plain,
@@ -111,20 +144,35 @@ def correctness_checks(
     identical = sum(
         a.token_ids == b.token_ids and a.loss_mask == b.loss_mask for a, b in zip(greedy, replayed, strict=True)
     )
-    scorer = TokenScorer(learner.unwrapped_model, temperature=1.0)
-    worst = 0.0
-    with torch.no_grad():
-        for episode in sampled[:16]:
-            ids, attention, targets = pad_sequences([(episode.token_ids, episode.loss_mask)], 0, torch.device("cpu"))
-            fresh = scorer(ids, attention, targets)[0][targets[0]]
-            recorded = torch.tensor(episode.logprobs[1:])[targets[0]]
-            worst = max(worst, float((fresh - recorded).abs().max()))
     return {
         "greedy_episodes_compared": len(greedy),
         "greedy_identical": identical,
         "logprob_episodes": min(16, len(sampled)),
-        "logprob_max_abs_diff": worst,
+        "logprob_max_abs_diff": float(logprob_differences(learner, sampled[:16]).max()),
     }
+
+
+def logprob_differences(learner: Any, episodes: list[Any]) -> Any:
+    """``|recorded - fresh|`` for every sampled token of ``episodes``: the sampler's recorded log-probs against a
+    fresh float32 forward pass of the learner's model (at the sampling temperature)."""
+    import torch
+
+    from rezero_agents.scoring import TokenScorer, pad_sequences, target_values
+
+    scorer = TokenScorer(learner.unwrapped_model, temperature=learner.sampling.temperature)
+    differences = []
+    with torch.no_grad():
+        for episode in episodes:
+            ids, attention, targets = pad_sequences([(episode.token_ids, episode.loss_mask)], 0, torch.device("cpu"))
+            fresh = scorer(ids, attention, targets)
+            recorded = target_values([episode.logprobs], ids.shape[1], torch.device("cpu"))
+            differences.append((fresh - recorded)[targets].abs())
+    return torch.cat(differences)
+
+
+def sampler_gap(learner: Any, episodes: list[Any]) -> float:
+    """The mean ``|Δ log-prob|`` between a sampler's recorded log-probs and the float32 learner's, on 16 episodes."""
+    return round(float(logprob_differences(learner, episodes[:16]).mean()), 5)
 
 
 def measure(
@@ -136,6 +184,7 @@ def measure(
     eval_questions: int | None = None,
     check_questions: int = 32,
     seed: int = 0,
+    gemm_seconds: float = 0.5,
     **overrides: Any,
 ) -> dict[str, Any]:
     """The suite's numbers (see the module docstring); ``overrides`` change the ``cpu-demo`` settings (tests)."""
@@ -159,6 +208,12 @@ def measure(
             policy = TransformersPolicy(model_, formatter, batch_size=size)
             rows[f"incremental-{size}"], sampled = play(learner, policy, size, questions, samples, seed)
         best = max(batch_sizes, key=lambda size: rows[f"incremental-{size}"]["episodes_per_s"])
+        half_sampled: list[Any] = []
+        for size in batch_sizes:
+            policy = TransformersPolicy(model_, formatter, batch_size=size, dtype="bfloat16")
+            rows[f"incremental-bf16-{size}"], half_sampled = play(learner, policy, size, questions, samples, seed)
+        best_half = max(batch_sizes, key=lambda size: rows[f"incremental-bf16-{size}"]["episodes_per_s"])
+        ceiling = gemm_ceiling(seconds=gemm_seconds)
 
         policy = TransformersPolicy(model_, formatter, batch_size=best)
         start = time.perf_counter()
@@ -181,21 +236,49 @@ def measure(
         plain = TransformersPolicy(model_, formatter, batch_size=PLAIN_ENVS, incremental=False)
         checks = correctness_checks(learner, plain, episodes[:check_questions], sampled, seed)
 
+        checks["bf16_logprob_gap_mean"] = sampler_gap(learner, half_sampled)
+
         steps = {}
-        for name, incremental in (("plain", False), ("incremental", True)):
+        float32_scorer = learner.scorer.autocast
+        for name, incremental, dtype in (
+            ("plain", False, "float32"),
+            ("incremental", True, "float32"),
+            ("incremental-bf16", True, "bfloat16"),
+        ):
             size = best if incremental else best_plain
-            learner.policy = TransformersPolicy(model_, formatter, batch_size=size, incremental=incremental)
+            learner.policy = TransformersPolicy(
+                model_, formatter, batch_size=size, incremental=incremental, dtype=dtype
+            )
             learner.config.share_prompt_in_training = incremental  # the plain step runs every token, as before
+            learner.scorer.autocast = torch_dtype(dtype, "cpu") if dtype != "float32" else float32_scorer
             learner.train_envs = [learner.make_env(config.train_split) for _ in range(size)]
             metrics = learner.train_step()
             steps[name] = {
                 "envs": size,
+                "dtype": dtype,
                 "rollout_seconds": round(metrics["perf/rollout_seconds"], 2),
+                "forward_seconds": round(metrics["perf/forward_seconds"], 2),
+                "backward_seconds": round(metrics["perf/backward_seconds"], 2),
                 "train_seconds": round(metrics["perf/train_seconds"], 2),
                 "seconds": round(metrics["perf/rollout_seconds"] + metrics["perf/train_seconds"], 2),
+                "sampler_logprob_gap": round(metrics["loss/sampler_logprob_gap"], 5),
+                "truncated_weights": round(metrics["loss/truncated_weights"], 5),
             }
         learner.close()
     speedup = rows[f"incremental-{best}"]["episodes_per_s"] / rows[f"plain-{best_plain}"]["episodes_per_s"]
+    same = max(batch_sizes)  # the same episodes at the largest batch, both dtypes
+    fp32_row, bf16_row = rows[f"incremental-{same}"], rows[f"incremental-bf16-{same}"]
+    bf16 = {
+        "batch": same,
+        "prefill_speedup": round(bf16_row["prefill_tokens_per_s"] / fp32_row["prefill_tokens_per_s"], 3),
+        "decode_speedup": round(bf16_row["decode_tokens_per_s"] / fp32_row["decode_tokens_per_s"], 3),
+        "episodes_speedup": round(bf16_row["episodes_per_s"] / fp32_row["episodes_per_s"], 3),
+        "best_batch": best_half,
+        "best_episodes_speedup": round(
+            rows[f"incremental-bf16-{best_half}"]["episodes_per_s"] / rows[f"incremental-{best}"]["episodes_per_s"], 3
+        ),
+        "step_ratio": round(steps["incremental-bf16"]["seconds"] / steps["incremental"]["seconds"], 3),
+    }
     return {
         "model": model,
         "questions": questions,
@@ -214,6 +297,8 @@ def measure(
         "checks": checks,
         "grpo_step": steps,
         "step_speedup": round(steps["plain"]["seconds"] / steps["incremental"]["seconds"], 3),
+        "bf16": bf16,
+        "gemm_gflops": ceiling,
         "peak_rss_mib": round(peak_rss_mib(), 0),
     }
 
@@ -225,17 +310,17 @@ def table(row: dict[str, Any]) -> str:
         f"{row['questions']} training questions × {row['samples']} samples, ≤ {row['max_turns']} turns, "
         f"≤ {row['max_new_tokens']} new tokens per turn, BM25 top-{row['top_k']}, temperature 0.9.",
         "",
-        "| path | lock-step envs | episodes/s | s | generated tokens | turns/episode | prompt tokens prefilled "
-        "| reused from cache |",
-        "|---|---|---|---|---|---|---|---|",
+        "| path | dtype | lock-step envs | episodes/s | s | generated tokens | turns/episode | prompt tokens "
+        "prefilled | reused from cache | prefill tokens/s | decode tokens/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, path in row["paths"].items():
         label = "plain (re-reads the transcript)" if name.startswith("plain") else "incremental"
         lines.append(
-            f"| {label} | {path['envs']} | {path['episodes_per_s']:.3f} | {path['seconds']:.1f} | "
-            f"{path['generated_tokens']:,} | {path['turns_per_episode']:.2f} | "
-            f"{path.get('prefilled_tokens', 'all')} | "
-            f"{path.get('reused_tokens', 0):,} |"
+            f"| {label} | {path.get('dtype', 'float32')} | {path['envs']} | {path['episodes_per_s']:.3f} | "
+            f"{path['seconds']:.1f} | {path['generated_tokens']:,} | {path['turns_per_episode']:.2f} | "
+            f"{path.get('prefilled_tokens', 'all')} | {path.get('reused_tokens', 0):,} | "
+            f"{path.get('prefill_tokens_per_s', '–')} | {path.get('decode_tokens_per_s', '–')} |"
         )
     evaluation, steps = row["evaluation"], row["grpo_step"]
     lines += [
@@ -246,15 +331,39 @@ def table(row: dict[str, Any]) -> str:
         f"{evaluation['turns_per_episode']:.2f} turns each): **{evaluation['seconds']:.0f} s** "
         f"(accuracy {evaluation['accuracy']:.1%}).",
         "",
-        "| cpu-demo GRPO step (multi-turn) | envs | rollout s | train s | step s |",
-        "|---|---|---|---|---|",
+        "| cpu-demo GRPO step (multi-turn) | envs | dtype | rollout s | forward s | backward s | train s | step s "
+        "| mean \\|Δ log-prob\\| |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, step in steps.items():
         lines.append(
-            f"| {name} | {step['envs']} | {step['rollout_seconds']:.1f} | {step['train_seconds']:.1f} | "
-            f"{step['seconds']:.1f} |"
+            f"| {name} | {step['envs']} | {step.get('dtype', 'float32')} | {step['rollout_seconds']:.1f} | "
+            f"{step.get('forward_seconds', float('nan')):.1f} | {step.get('backward_seconds', float('nan')):.1f} | "
+            f"{step['train_seconds']:.1f} | {step['seconds']:.1f} | "
+            f"{step.get('sampler_logprob_gap', float('nan')):.1e} |"
         )
     checks = row["checks"]
+    if "bf16" in row:
+        half, ceiling = row["bf16"], row["gemm_gflops"]
+        lines += [
+            "",
+            f"bfloat16 ÷ float32 on the same episodes at {half['batch']} envs: "
+            f"prefill **{half['prefill_speedup']:.2f}×**, decode **{half['decode_speedup']:.2f}×**, "
+            f"episodes/s **{half['episodes_speedup']:.2f}×** (best batch "
+            f"against best: {half['best_episodes_speedup']:.2f}×); cpu-demo GRPO step bf16 ÷ fp32: "
+            f"**{half['step_ratio']:.2f}×**. Sampler vs float32 learner: mean |Δ log-prob| "
+            f"{checks.get('bf16_logprob_gap_mean', float('nan')):.3f} on sampled tokens.",
+            "",
+            "| GEMM ceiling, same run | float32 GFLOPS | bfloat16 GFLOPS |",
+            "|---|---|---|",
+            *(
+                f"| {name} | {g['float32']:.0f} | {g['bfloat16']:.0f} |"
+                for name, g in ceiling.items()
+                if isinstance(g, dict)
+            ),
+            "",
+            f"CPU capability (torch): {ceiling['cpu_capability']}.",
+        ]
     lines += [
         "",
         f"Step plain ÷ incremental: {row['step_speedup']:.2f}× (the plain step also runs every prompt token in the "
@@ -274,7 +383,14 @@ def run(quick: bool = False) -> SuiteResult:
         )
     else:
         row = measure()
-    targets = [Target("incremental ÷ plain rollout episodes/s", row["speedup"], GOAL_SPEEDUP)]
+    half = row["bf16"]
+    targets = [
+        Target("incremental ÷ plain rollout episodes/s", row["speedup"], GOAL_SPEEDUP),
+        Target("bf16 ÷ fp32 prefill tokens/s, same episodes", half["prefill_speedup"], BF16_GOALS["prefill"]),
+        Target("bf16 ÷ fp32 decode tokens/s, same episodes", half["decode_speedup"], BF16_GOALS["decode"]),
+        Target("bf16 ÷ fp32 rollout episodes/s, same episodes", half["episodes_speedup"], BF16_GOALS["episodes"]),
+        Target("bf16 ÷ fp32 cpu-demo GRPO step seconds", half["step_ratio"], BF16_GOALS["step"], True),
+    ]
     if row["evaluation"]["questions"] >= 160:
         targets.append(
             Target("greedy eval of 160 test questions, s", row["evaluation"]["seconds"], EVAL_GOAL_SECONDS, True)

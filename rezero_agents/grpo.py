@@ -11,9 +11,10 @@ One step (:meth:`GRPOLearner.train_step`):
 3. advantages: each reward minus its group's mean, divided by the group's std (or not: Dr. GRPO); groups whose
    rewards are all equal carry no signal and are counted; with dynamic sampling only groups whose rewards differ
    are trained;
-4. loss per trained token: ``-min(ratio·A, clip(ratio, 1-ε, 1+ε_high)·A) + β·KL(π‖π_ref)`` with the k3 estimator;
-   a guide's tokens use LUFFY's off-policy term ``-A·π_θ/(π_θ + γ)`` instead (:func:`~rezero_agents.objectives.
-   grpo_loss`); averaged over the step's tokens (or per episode);
+4. loss per trained token: ``-w·min(ratio·A, clip(ratio, 1-ε, 1+ε_high)·A) + β·KL(π‖π_ref)`` with the k3
+   estimator, ``w = min(π_learner/π_sampler, tis_cap)`` the truncated importance weight that corrects for a
+   sampler with other numerics (bfloat16 rollouts); a guide's tokens use an off-policy term instead
+   (:func:`~rezero_agents.objectives.grpo_loss`); averaged over the step's tokens (or per episode);
 5. gradients accumulate over micro-batches, are clipped to ``max_grad_norm`` and applied with AdamW.
 
 Every step writes TensorBoard scalars and the episodes to ``episodes.jsonl``. The schedule around the steps —
@@ -36,10 +37,10 @@ from rezero_agents.group_stats import flat_shares, is_flat, rewards_by_group, su
 from rezero_agents.grpo_config import GRPOConfig
 from rezero_agents.guidance import GuidedStep
 from rezero_agents.learner import Learner
-from rezero_agents.objectives import group_advantages, grpo_loss, mean_kl
+from rezero_agents.objectives import group_advantages, grpo_loss, mean_kl, truncated_importance_weights
 from rezero_agents.policy import Policy
 from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, TextPolicy
-from rezero_agents.scoring import micro_batches, pad_sequences
+from rezero_agents.scoring import micro_batches, pad_sequences, target_values
 from rezero_env.rewards.presets import REWARD_PRESETS
 
 UNGATED_TERMS = (*CORRECTNESS_TERMS, "format")
@@ -146,7 +147,8 @@ class GRPOLearner(Learner):
         the mean entropy of the tempered next-token distribution at trained tokens, the KL to the start of training
         (k3 estimator, see :meth:`mark_start`; with ``beta`` 0 it is estimated on the step's first micro-batch,
         nan without LoRA), the share of on-policy tokens whose ratio was clipped, the guide's tokens and their mean
-        probability under the policy, and the wall time of the forward passes and of the backward passes.
+        probability under the policy, the mean ``|log π_learner - log π_sampler|`` over sampled tokens and the share
+        of their importance weights truncated at ``tis_cap``, and the wall time of the forward and backward passes.
         """
         config = self.config
         usable = [i for i, e in enumerate(episodes) if sum(e.loss_mask) > 0]
@@ -159,7 +161,8 @@ class GRPOLearner(Learner):
             usable = [i for i in usable if advantages[i] != 0]
         self.optimizer.zero_grad(set_to_none=True)
         names = ("loss", "kl", "tokens", "clipped_tokens", "off_policy_tokens", "off_policy_probability_sum")
-        totals = dict.fromkeys((*names, "entropy", "forward_s", "backward_s"), 0.0)
+        gap_names = ("logprob_gap_sum", "truncated_tokens", "sampled_tokens")
+        totals = dict.fromkeys((*names, *gap_names, "entropy", "forward_s", "backward_s"), 0.0)
         kl_to_start = float("nan")
         chunks = micro_batches(episodes, usable, config.micro_batch_size, config.share_prompt_in_training)
         device = self.accelerator.device
@@ -169,6 +172,7 @@ class GRPOLearner(Learner):
             )
             chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
             off_policy = torch.tensor([episodes[i].guide for i in chunk], dtype=torch.bool, device=device)
+            sampler = target_values([episodes[i].logprobs for i in chunk], input_ids.shape[1], device)
             syncing = index == len(chunks) - 1
             with nullcontext() if syncing else self.accelerator.no_sync(self.scorer):
                 began = time.perf_counter()
@@ -176,6 +180,8 @@ class GRPOLearner(Learner):
                 if config.beta > 0 or index == 0:  # before the policy's forward: it may swap the weights
                     reference = self.start_logprobs(input_ids, attention, targets, prefix)
                 new, entropy = self.scorer(input_ids, attention, targets, shared_prefix=prefix, with_entropy=True)
+                sampled = targets & ~off_policy[:, None]  # a guide's tokens have no sampler log-prob
+                weights, gap = truncated_importance_weights(new, sampler, sampled, config.tis_cap)
                 if config.beta == 0:
                     if reference is not None:
                         kl_to_start = mean_kl(new.detach(), reference, targets)
@@ -194,6 +200,7 @@ class GRPOLearner(Learner):
                     off_policy=off_policy,
                     guide_objective=config.guide_objective,
                     guide_gamma=config.guide_gamma,
+                    sampling_weights=weights,
                 )
                 totals["forward_s"] += time.perf_counter() - began
                 began = time.perf_counter()
@@ -203,6 +210,8 @@ class GRPOLearner(Learner):
             totals["kl"] += stats["kl"] * stats["tokens"]
             for key in names[2:]:
                 totals[key] += stats[key]
+            for key in gap_names:
+                totals[key] += gap[key]
             totals["entropy"] += float((entropy * targets).sum())
         grad_norm = self.accelerator.clip_grad_norm_(self.trainable, config.max_grad_norm) if chunks else 0.0
         self.optimizer.step()
@@ -219,6 +228,8 @@ class GRPOLearner(Learner):
             "trained_tokens": totals["tokens"],
             "guide_tokens": off_tokens,
             "guide_token_probability": totals["off_policy_probability_sum"] / off_tokens if off_tokens else math.nan,
+            "sampler_logprob_gap": totals["logprob_gap_sum"] / max(totals["sampled_tokens"], 1.0),
+            "truncated_weights": totals["truncated_tokens"] / max(totals["sampled_tokens"], 1.0),
             "forward_seconds": totals["forward_s"],
             "backward_seconds": totals["backward_s"],
         }

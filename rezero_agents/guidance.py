@@ -11,7 +11,7 @@ used in one of two ways (``GRPOConfig.guidance``):
   guide's transcript, marked ``episode.guide``; they are off-policy, and the learner trains them with the objective
   of :func:`rezero_agents.objectives.grpo_loss` (shaped probability, no clipping).
 - ``"prefix"`` (after BREAD, arXiv 2506.17211): as ``"trajectory"``, and besides, the guide's first ``k`` assistant
-  turns are replayed as context (loss mask 0) and the policy samples the rest, ``num_generations`` times; ``k`` is
+  turns are replayed as context (loss mask 0) and the policy samples the rest, ``branch_samples`` times; ``k`` is
   the shortest prefix, from 1 up to ``max_prefix_turns`` (and below the guide's own number of turns), that gives a
   success. Those branched samples join the group, so the policy is trained on-policy on the step it could not find
   (on two-hop questions: the bridge query after the first hop), while the guide's trajectory keeps teaching the
@@ -126,7 +126,8 @@ class Guidance:
         guide: The guide: a text policy (the scripted searcher) or an LLM policy.
         envs: Environments to play on (the learner's training environments).
         formatter: The learner's chat formatter (guide transcripts are tokenised with it).
-        num_generations: Samples per prefix group.
+        num_generations: Samples per group (the sample a guide's episode replaces is one of them).
+        branch_samples: ``"prefix"``: samples per branched group.
         replace_sample: ``"trajectory"``: the guide's episode replaces the group's last sample (else it is added).
         max_prefix_turns: ``"prefix"``: the longest prefix tried.
         max_sequence_tokens: Episodes' token budget (as in :func:`~rezero_agents.rollout.collect_episodes`).
@@ -141,6 +142,7 @@ class Guidance:
         formatter: ChatFormatter,
         *,
         num_generations: int,
+        branch_samples: int = 2,
         replace_sample: bool = True,
         max_prefix_turns: int = 2,
         max_sequence_tokens: int = 4096,
@@ -150,6 +152,7 @@ class Guidance:
             raise ValueError(f"guidance must be one of {GUIDANCE_MODES[1:]}, got {mode!r}")
         self.mode, self.guide, self.envs, self.formatter = mode, guide, envs, formatter
         self.num_generations = num_generations
+        self.branch_samples = branch_samples
         self.replace_sample = replace_sample
         self.max_prefix_turns = max_prefix_turns
         self.max_sequence_tokens = max_sequence_tokens
@@ -221,7 +224,7 @@ class Guidance:
             trying = [g for g in pending if len(turns[g]) > k]
             if not trying:
                 break
-            samples = self.num_generations
+            samples = self.branch_samples
             played = collect_episodes(
                 self.envs,
                 policy,
@@ -245,13 +248,15 @@ class Guidance:
 def guidance_for(
     config: GRPOConfig, guide: Policy | TextPolicy, envs: Sequence[gym.Env[str, str]], formatter: ChatFormatter
 ) -> Guidance:
-    """The :class:`Guidance` of a learner's config (``guidance``, ``guide_replaces_sample``, ``max_prefix_turns``)."""
+    """The :class:`Guidance` of a learner's config (``guidance``, ``guide_replaces_sample``, ``max_prefix_turns``,
+    ``branch_samples``)."""
     return Guidance(
         config.guidance,
         guide,
         envs,
         formatter,
         num_generations=config.num_generations,
+        branch_samples=config.branch_samples,
         replace_sample=config.guide_replaces_sample,
         max_prefix_turns=config.max_prefix_turns,
         max_sequence_tokens=config.max_sequence_tokens,

@@ -21,6 +21,7 @@ compared), so an optimizer step between two calls can never leak stale states in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +258,18 @@ class Sampler:
     ) -> None:
         self.temperature, self.top_k, self.top_p, self.generator = temperature, top_k, top_p, generator
 
+    def logprobs(self, logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The log-probability of each row's ``tokens`` under the tempered full-vocabulary distribution
+        ``softmax(logits / temperature)`` (``temperature`` 1 when greedy): the distribution the learner scores, so
+        that learner and sampler log-probs differ only by numerics (dtype, kernels), not by definition.
+
+        Example:
+            >>> Sampler(temperature=0.5).logprobs(torch.tensor([[0.0, 1.0]]), torch.tensor([1])).exp().round(decimals=3)
+            tensor([0.8810])
+        """
+        scale = self.temperature if self.temperature > 0 else 1.0
+        return (logits / scale).log_softmax(-1).gather(-1, tokens[:, None]).squeeze(-1)
+
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         if self.temperature == 0:
             return logits.argmax(-1)
@@ -296,7 +309,12 @@ class IncrementalDecoder:
         self.stop_strings = tuple(stop_strings)
         self.prefill_batch_size = prefill_batch_size
         self.store = PrefixStore()
-        self.stats = {"prefill_tokens": 0, "reused_tokens": 0, "decode_steps": 0}
+        self.stats: dict[str, float] = dict.fromkeys(
+            ("prefill_tokens", "reused_tokens", "decode_steps", "decoded_tokens", "prefill_seconds", "decode_seconds"),
+            0,
+        )
+        """Running totals: tokens prefilled and reused from a cache, decode forward passes, tokens sampled, and the
+        wall time of prefilling and of decoding."""
 
     def clear(self) -> None:
         """Drop the stored caches (frees their memory)."""
@@ -322,8 +340,13 @@ class IncrementalDecoder:
         cached: list[CachedRow] = []
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start : start + batch_size]
+            began = time.perf_counter()
             batch, logits = self._prefill(chunk, max_new_tokens, pad_id)
+            self.stats["prefill_seconds"] += time.perf_counter() - began
+            began = time.perf_counter()
             results, homes = self._decode(batch, logits, max_new_tokens, sampler, eos_id, pad_id)
+            self.stats["decode_seconds"] += time.perf_counter() - began
+            self.stats["decoded_tokens"] += sum(len(r.token_ids) for r in results)
             for (holder, row), prompt, result in zip(homes, chunk, results, strict=True):
                 # the last sampled token was never fed to the model: its states are not in the cache
                 cached.append(CachedRow(holder, row, tuple(prompt) + tuple(result.token_ids[:-1])))
@@ -414,7 +437,7 @@ class IncrementalDecoder:
         for step in range(max_new_tokens):
             scores = logits.float()
             tokens = sampler(scores)
-            chosen = scores.log_softmax(-1).gather(1, tokens[:, None]).squeeze(1).tolist()
+            chosen = sampler.logprobs(scores, tokens).tolist()
             token_list = tokens.tolist()
             for row in active.nonzero().squeeze(1).tolist():
                 token, result = token_list[row], results[original[row]]

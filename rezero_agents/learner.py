@@ -30,7 +30,7 @@ from rezero_agents.episode_log import EpisodeLogWriter
 from rezero_agents.evaluation import carve_validation, evaluate_policy, summarize
 from rezero_agents.grpo_config import GRPOConfig
 from rezero_agents.guidance import Guidance, guidance_for, make_guide
-from rezero_agents.models import load_model, load_tokenizer, lora_config, resolve_model
+from rezero_agents.models import load_model, load_tokenizer, lora_config, resolve_model, torch_dtype
 from rezero_agents.objectives import token_nll
 from rezero_agents.policy import Policy, SamplingConfig, TransformersPolicy, VLLMPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
@@ -97,7 +97,8 @@ class Learner:
         self.trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
-        scorer = TokenScorer(model, config.temperature)
+        autocast = torch_dtype(config.train_dtype, device) if config.train_dtype != "float32" else None
+        scorer = TokenScorer(model, config.temperature, autocast=autocast)
         self.scorer, self.optimizer, self.scheduler = self.accelerator.prepare(scorer, optimizer, scheduler)
 
         # generation
@@ -115,12 +116,11 @@ class Learner:
             torch.manual_seed(config.seed)  # vLLM reseeds the process when it starts in-process
             self.policy = vllm_policy
         else:
-            self.policy = TransformersPolicy(
-                model,
-                self.formatter,
-                batch_size=max(config.rollout_batch_size, config.eval_batch_size),
-                incremental=config.incremental_decoding,
-            )
+            self.policy = self._transformers_policy(model, config.rollout_dtype)
+        self.eval_policy: Policy = self.policy
+        """The policy evaluations sample with (``eval_dtype``; the rollout policy when the dtypes agree)."""
+        if config.backend != "vllm" and config.eval_dtype != config.rollout_dtype:
+            self.eval_policy = self._transformers_policy(model, config.eval_dtype)
 
         # environments (plain Gymnasium envs)
         self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
@@ -158,6 +158,16 @@ class Learner:
             self.writer = SummaryWriter(str(self.output_dir / "tb"))
         if self.is_main and config.log_episodes:
             self.episode_log = EpisodeLogWriter(self.output_dir / "episodes.jsonl")
+
+    def _transformers_policy(self, model: Any, dtype: str) -> TransformersPolicy:
+        config = self.config
+        return TransformersPolicy(
+            model,
+            self.formatter,
+            batch_size=max(config.rollout_batch_size, config.eval_batch_size),
+            incremental=config.incremental_decoding,
+            dtype=dtype,
+        )
 
     def make_env(self, split: str) -> gym.Env[str, str]:
         return gym.make(self.config.env_id, split=split, **self.config.env_kwargs)
@@ -345,9 +355,9 @@ class Learner:
         split = config.train_split if validation else config.eval_split
         indices = self.validation_tasks if validation else None
         count = (config.eval_questions or None) if num_questions is None else num_questions
-        training_formatter = self.policy.formatter
+        training_formatter = self.eval_policy.formatter
         if few_shot is not None and few_shot != config.few_shot:
-            self.policy.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
+            self.eval_policy.formatter = ChatFormatter(self.tokenizer, FEW_SHOT_MESSAGES if few_shot else ())
         common: dict[str, Any] = {
             "num_envs": config.eval_batch_size or config.rollout_batch_size,
             "seed": config.seed,
@@ -359,18 +369,20 @@ class Learner:
             common["progress"] = lambda done, total: report(f"eval {label}", done, total)
         try:
             make_env = functools.partial(self.make_env, split)
-            summary, episodes = evaluate_policy(self.policy, make_env, count, sampling=self.eval_sampling, **common)
+            policy = self.eval_policy
+            summary, episodes = evaluate_policy(policy, make_env, count, sampling=self.eval_sampling, **common)
             if samples:
                 sampled, sampled_episodes = evaluate_policy(
-                    self.policy, make_env, count, sampling=self.sampling, samples=samples, **common
+                    policy, make_env, count, sampling=self.sampling, samples=samples, **common
                 )
                 summary["sampled"] = {
                     key: sampled[key] for key in ("sampled_accuracy", "pass_at_k", "k", "mean_reward")
                 }
                 episodes += sampled_episodes
         finally:
-            self.policy.formatter = training_formatter
+            self.eval_policy.formatter = training_formatter
         summary["label"] = label
+        summary["dtype"] = str(getattr(self.eval_policy, "dtype", config.dtype))
         summary["split"] = "validation" if validation else split
         summary["step"] = self.step
         summary["few_shot"] = config.few_shot if few_shot is None else few_shot

@@ -63,6 +63,7 @@ def grpo_loss(
     off_policy: torch.Tensor | None = None,
     guide_objective: str = "shaped",
     guide_gamma: float = 0.1,
+    sampling_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The clipped GRPO loss of a micro-batch.
 
@@ -77,7 +78,10 @@ def grpo_loss(
       transcript imitated with weight ``A`` (positive in an all-fail group), whatever probability the policy gives
       it; so it also teaches a policy that starts far from the guide.
 
-    With ``beta > 0`` the k3 KL to the reference is added on every trained token.
+    ``sampling_weights`` (per token, no gradient): truncated importance weights ``min(π_learner / π_sampler, C)``
+    that correct for a sampler with other numerics (bfloat16 rollouts); they multiply the policy-gradient term, as
+    TRL applies its vLLM correction. With ``beta > 0`` the k3 KL to the reference is then added on every trained
+    token.
 
     ``normalizer`` is the step's number of target tokens (``token_mean``) or episodes (``sequence_mean``).
     """
@@ -95,6 +99,8 @@ def grpo_loss(
             raise ValueError(f"guide_objective must be 'shaped' or 'likelihood', got {guide_objective!r}")
         per_token = torch.where(off_policy[:, None], guide_term, per_token)
         on_policy = (~off_policy)[:, None].float().expand_as(weights)
+    if sampling_weights is not None:
+        per_token = per_token * sampling_weights
     kl = torch.zeros_like(per_token)
     if ref_logprobs is not None:
         delta = ref_logprobs - new_logprobs
@@ -117,6 +123,32 @@ def grpo_loss(
             "off_policy_probability_sum": float((torch.exp(new_logprobs) * off_weights).sum()),
         }
     return loss, stats
+
+
+def truncated_importance_weights(
+    learner_logprobs: torch.Tensor, sampler_logprobs: torch.Tensor, mask: torch.Tensor, cap: float
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Per-token weights ``min(exp(learner - sampler), cap)`` on ``mask`` (1 elsewhere; ``cap`` 0: all 1), without
+    gradient, and the gap's statistics over ``mask``: the summed ``|Δ log-prob|``, the number of truncated weights
+    and of tokens.
+
+    Example:
+        >>> import math
+        >>> weights, stats = truncated_importance_weights(
+        ...     torch.tensor([[0.0, 0.0]]), torch.tensor([[math.log(2), -5.0]]), torch.tensor([[True, True]]), cap=3.0)
+        >>> weights.round(decimals=3).tolist(), stats["truncated_tokens"]
+        ([[0.5, 3.0]], 1.0)
+    """
+    with torch.no_grad():
+        gap = learner_logprobs.detach() - sampler_logprobs
+        ratio = torch.exp(gap)
+        weights = torch.where(mask, ratio.clamp(max=cap), torch.ones_like(ratio)) if cap > 0 else torch.ones_like(ratio)
+        stats = {
+            "logprob_gap_sum": float((gap.abs() * mask).sum()),
+            "truncated_tokens": float(((ratio > cap) & mask).sum()) if cap > 0 else 0.0,
+            "sampled_tokens": float(mask.sum()),
+        }
+    return weights, stats
 
 
 def token_nll(logprobs: torch.Tensor, mask: torch.Tensor, normalizer: float) -> torch.Tensor:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from rezero_agents.chat import ChatFormatter
+from rezero_agents.models import torch_dtype
 from rezero_env.types import Message
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ class Completion:
     Attributes:
         text: The message, decoded without special tokens (what the environment receives).
         token_ids: The sampled ids, ending with the ids that completed a stop string, or the end-of-turn token.
-        logprobs: Log-probability of each sampled id under the model (untempered logits).
+        logprobs: Log-probability of each sampled id under the sampling distribution before truncation:
+            ``softmax(logits / temperature)`` over the whole vocabulary (temperature 1 when greedy), the distribution
+            the learner's ratio is computed on.
         finish_reason: ``"stop"`` (a stop string), ``"eos"`` (end of turn) or ``"length"`` (``max_new_tokens``).
     """
 
@@ -112,6 +115,9 @@ class TransformersPolicy:
         batch_size: Most prompts per decode batch (larger calls are split).
         incremental: Keep KV caches across calls (see above).
         prefill_batch_size: Most rows per prefill forward on the incremental path.
+        dtype: ``"auto"`` samples with ``model`` itself; another dtype (e.g. ``"bfloat16"`` from float32 master
+            weights) samples with a :class:`~rezero_agents.sampling_copy.SamplingCopy` (LoRA merged), refreshed
+            whenever ``model``'s parameters change.
     """
 
     def __init__(
@@ -121,17 +127,35 @@ class TransformersPolicy:
         batch_size: int = 64,
         incremental: bool = True,
         prefill_batch_size: int = 16,
+        dtype: str = "auto",
     ) -> None:
         self.model = model
         self.formatter = formatter
         self.tokenizer = formatter.tokenizer
         self.batch_size = batch_size
         self.incremental = incremental
+        self.copy: Any = None
+        if dtype != "auto" and torch_dtype(dtype, "cpu") != next(model.parameters()).dtype:
+            from rezero_agents.sampling_copy import SamplingCopy
+
+            self.copy = SamplingCopy(model, dtype)
         self.decoder: Any = None
         if incremental:
             from rezero_agents.incremental import IncrementalDecoder
 
-            self.decoder = IncrementalDecoder(model, self.tokenizer, STOP_STRINGS, prefill_batch_size)
+            self.decoder = IncrementalDecoder(self.sampling_model(), self.tokenizer, STOP_STRINGS, prefill_batch_size)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the policy samples in (``"float32"``, ``"bfloat16"``, …)."""
+        return str(next(self.sampling_model().parameters()).dtype).removeprefix("torch.")
+
+    def sampling_model(self) -> Any:
+        """The model that samples: ``model`` itself, or its copy in ``dtype`` refreshed from it."""
+        if self.copy is None:
+            return self.model
+        self.copy.refresh()
+        return self.copy.model
 
     def clear_cache(self) -> None:
         """Free the KV caches kept for the next call (the rollout calls this when its episodes are done)."""
@@ -159,7 +183,7 @@ class TransformersPolicy:
 
         from rezero_agents.incremental import Sampler
 
-        device = next(self.model.parameters()).device
+        device = next(self.sampling_model().parameters()).device
         generator = torch.Generator(device=device)
         generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, (1,))))
         sampler = Sampler(sampling.temperature, sampling.top_k, sampling.top_p, generator)
@@ -191,14 +215,17 @@ class TransformersPolicy:
 
         pad_id = self.tokenizer.pad_token_id
         eos_id = self.tokenizer.eos_token_id
+        from rezero_agents.incremental import Sampler
+
         input_ids, attention_mask = left_pad(prompts, pad_id)
         width = input_ids.shape[1]
-        device = next(self.model.parameters()).device
+        model = self.sampling_model()
+        device = next(model.parameters()).device
         options = generate_options(sampling)
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
-            output = self.model.generate(
+            output = model.generate(
                 input_ids=input_ids.to(device),
                 attention_mask=attention_mask.to(device),
                 max_new_tokens=sampling.max_new_tokens,
@@ -214,12 +241,9 @@ class TransformersPolicy:
             self.model.train()
         generated = output.sequences[:, width:]
         # log p(sampled token) per step, gathered step by step (the full steps × vocab tensor can be large)
+        scorer = Sampler(sampling.temperature)
         logprobs = torch.stack(
-            [
-                step.float().log_softmax(-1).gather(1, generated[:, t : t + 1]).squeeze(1)
-                for t, step in enumerate(output.logits)
-            ],
-            dim=1,
+            [scorer.logprobs(step.float(), generated[:, t]) for t, step in enumerate(output.logits)], dim=1
         ).cpu()
         generated = generated.cpu()
         completions = []

@@ -24,13 +24,15 @@ class TokenScorer(nn.Module):
 
     ``forward(input_ids, attention_mask, target_mask)`` returns a ``(batch, length - 1)`` tensor: entry ``t`` is
     ``log p(input_ids[t + 1] | input_ids[: t + 1]) `` where ``target_mask[t]`` is true, 0 elsewhere. Logits are
-    divided by ``temperature`` (the sampling temperature, as TRL does) before the softmax.
+    divided by ``temperature`` (the sampling temperature, as TRL does) before the softmax. With ``autocast`` (e.g.
+    ``torch.bfloat16``) the model runs under autocast in that dtype; the log-softmax is taken in float32.
     """
 
-    def __init__(self, model: Any, temperature: float = 1.0) -> None:
+    def __init__(self, model: Any, temperature: float = 1.0, autocast: torch.dtype | None = None) -> None:
         super().__init__()
         self.model = model
         self.temperature = temperature
+        self.autocast = autocast
 
     def forward(
         self,
@@ -47,14 +49,17 @@ class TokenScorer(nn.Module):
         ``with_entropy``: also return the entropy of the (tempered) next-token distribution at each target
         position, without gradient, in a tensor shaped like the log-probabilities."""
         lm = causal_lm(self.model)
-        if shared_prefix > 0:
-            hidden, offset = self._shared_prefix_hidden(lm, input_ids, attention_mask, shared_prefix), shared_prefix - 1
-        else:
-            hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]
-            offset = 0
-        positions = target_mask[:, offset:]
-        selected = hidden[positions]
-        logits = lm.get_output_embeddings()(selected).float() / self.temperature
+        autocast = self.autocast is not None
+        with torch.autocast(input_ids.device.type, dtype=self.autocast or torch.bfloat16, enabled=autocast):
+            if shared_prefix > 0:
+                hidden = self._shared_prefix_hidden(lm, input_ids, attention_mask, shared_prefix)
+                offset = shared_prefix - 1
+            else:
+                hidden = lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]
+                offset = 0
+            positions = target_mask[:, offset:]
+            selected = hidden[positions]
+            logits = lm.get_output_embeddings()(selected).float() / self.temperature
         targets = input_ids[:, 1 + offset :][positions]
         log_distribution = logits.log_softmax(-1)
         token_logprobs = log_distribution.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
@@ -107,6 +112,20 @@ def pad_sequences(
         attention[row, : len(ids)] = 1
         targets[row, : len(ids) - 1] = torch.tensor(mask[1:], dtype=torch.bool)
     return input_ids.to(device), attention.to(device), targets.to(device)
+
+
+def target_values(values: Sequence[Sequence[float]], width: int, device: torch.device) -> torch.Tensor:
+    """Per-token values of each sequence (e.g. the sampler's log-probs) aligned with :func:`pad_sequences`' target
+    mask: entry ``t`` of a row is the value of token ``t + 1``; 0 in the padding.
+
+    Example:
+        >>> target_values([[0.0, -1.0, -2.0], [0.0, -3.0]], width=3, device=torch.device("cpu")).tolist()
+        [[-1.0, -2.0], [-3.0, 0.0]]
+    """
+    out = torch.zeros((len(values), width - 1), dtype=torch.float32)
+    for row, row_values in enumerate(values):
+        out[row, : len(row_values) - 1] = torch.tensor(row_values[1:], dtype=torch.float32)
+    return out.to(device)
 
 
 MIN_SHARED_PREFIX = 16

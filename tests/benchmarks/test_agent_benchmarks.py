@@ -19,16 +19,35 @@ def test_rollout_measures_both_paths_on_tiny_model() -> None:
         sft_batch_size=2,
         max_new_tokens=8,
         rollout_batch_size=4,
+        gemm_seconds=0.01,
     )
-    assert set(row["paths"]) == {"plain-4", "incremental-2", "incremental-4"}
+    assert set(row["paths"]) == {
+        "plain-4",
+        "incremental-2",
+        "incremental-4",
+        "incremental-bf16-2",
+        "incremental-bf16-4",
+    }
     for path in row["paths"].values():
         assert path["episodes"] == 4 and path["episodes_per_s"] > 0 and path["generated_tokens"] > 0
     assert row["paths"]["incremental-4"]["prefilled_tokens"] > 0
+    assert (
+        row["paths"]["incremental-bf16-4"]["dtype"] == "bfloat16"
+        and row["paths"]["incremental-4"]["dtype"] == "float32"
+    )
+    assert (
+        row["paths"]["incremental-bf16-4"]["prefill_tokens_per_s"]
+        > 0
+        < row["paths"]["incremental-4"]["decode_tokens_per_s"]
+    )
     assert row["best_batch"] in (2, 4) and row["speedup"] > 0
-    assert row["evaluation"]["questions"] == 4 and set(row["grpo_step"]) == {"plain", "incremental"}
+    assert row["evaluation"]["questions"] == 4
+    assert set(row["grpo_step"]) == {"plain", "incremental", "incremental-bf16"}
     assert row["checks"]["greedy_identical"] == row["checks"]["greedy_episodes_compared"] == 4
-    assert row["checks"]["logprob_max_abs_diff"] < 1e-4
-    assert "incremental" in rollout.table(row)
+    assert row["checks"]["logprob_max_abs_diff"] < 1e-4 < row["checks"]["bf16_logprob_gap_mean"] < 0.5
+    assert row["bf16"]["batch"] == 4 and row["bf16"]["step_ratio"] > 0
+    assert all(g["float32"] > 0 and g["bfloat16"] > 0 for g in row["gemm_gflops"].values() if isinstance(g, dict))
+    assert "incremental" in rollout.table(row) and "GEMM ceiling" in rollout.table(row)
 
 
 def test_grpo_step_measures_both_trainers_on_tiny_model() -> None:

@@ -97,3 +97,15 @@ def test_retry_suite_trains_both_rewards_from_a_short_warm_up_with_reward_shapin
         assert (config["reward_shaping"], config["temperature"], config["dynamic_sampling"]) == ("additive", 0.9, False)
     assert set(seed["verdicts"]) == {"grpo_vs_warm_start", "retry_vs_no_retry"}
     assert "retry minus no-retry" in result.table
+
+
+def test_a_recorded_part_survives_settings_added_later_at_their_default(tmp_path: Path) -> None:
+    config = learning.LearningSetup(output_root=tmp_path).config("part", tis_cap=3.0)
+    learning.record_part(config, {"answer": 42})
+    path = config.output_dir / learning.RESULT_FILE
+    recorded = json.loads(path.read_text())
+    del recorded["config"]["tis_cap"]  # as if the part was recorded before the setting existed
+    path.write_text(json.dumps(recorded))
+    assert learning.reuse_part(config) == {"answer": 42}  # the default keeps the old behaviour
+    assert learning.reuse_part(dataclasses.replace(config, tis_cap=2.0)) is None
+    assert learning.reuse_part(dataclasses.replace(config, learning_rate=1.0)) is None

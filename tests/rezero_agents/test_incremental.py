@@ -90,7 +90,7 @@ def test_logprobs_match_a_fresh_forward_pass(model: Any, tokenizer: Any) -> None
             logprobs = logprobs + completion.logprobs + [0.0] * extra
             grown.append((ids, mask, logprobs))
         sequences, current = grown, [s[0] for s in grown]
-    scorer = TokenScorer(model, temperature=1.0)
+    scorer = TokenScorer(model, temperature=sampling.temperature)  # recorded: under the tempered distribution
     input_ids, attention, targets = pad_sequences([(i, m) for i, m, _ in sequences], tokenizer.pad_token_id, "cpu")
     with torch.no_grad():
         fresh = scorer(input_ids, attention, targets)

@@ -77,13 +77,17 @@ def learn(output_dir: Path, steps: int = 20, **overrides: Any) -> list[float]:
     return rewards
 
 
-def test_grpo_learns_a_trivially_learnable_reward(tmp_path: Path) -> None:
-    rewards = learn(tmp_path)
+@pytest.mark.parametrize("rollout_dtype", ["auto", "bfloat16"])
+def test_grpo_learns_a_trivially_learnable_reward(tmp_path: Path, rollout_dtype: str) -> None:
+    rewards = learn(tmp_path, rollout_dtype=rollout_dtype)
     assert np.mean(rewards[:3]) < 0.3, rewards
     assert np.mean(rewards[-3:]) > 0.8, rewards
 
 
-def test_a_flipped_advantage_sign_does_not_learn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("rollout_dtype", ["auto", "bfloat16"])
+def test_a_flipped_advantage_sign_does_not_learn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rollout_dtype: str
+) -> None:
     original = grpo.group_advantages
 
     def flipped(*args: Any, **kwargs: Any) -> tuple[np.ndarray, int]:
@@ -91,7 +95,7 @@ def test_a_flipped_advantage_sign_does_not_learn(tmp_path: Path, monkeypatch: py
         return -advantages, flat
 
     monkeypatch.setattr(grpo, "group_advantages", flipped)
-    rewards = learn(tmp_path)
+    rewards = learn(tmp_path, rollout_dtype=rollout_dtype)
     assert np.mean(rewards[-3:]) < 0.3, rewards
 
 
