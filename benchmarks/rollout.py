@@ -213,6 +213,10 @@ def measure(
             policy = TransformersPolicy(model_, formatter, batch_size=size, dtype="bfloat16")
             rows[f"incremental-bf16-{size}"], half_sampled = play(learner, policy, size, questions, samples, seed)
         best_half = max(batch_sizes, key=lambda size: rows[f"incremental-bf16-{size}"]["episodes_per_s"])
+        merged = TransformersPolicy(model_, formatter, batch_size=max(batch_sizes), dtype="float32")
+        rows[f"incremental-merged-{max(batch_sizes)}"] = play(
+            learner, merged, max(batch_sizes), questions, samples, seed
+        )[0]
         ceiling = gemm_ceiling(seconds=gemm_seconds)
 
         policy = TransformersPolicy(model_, formatter, batch_size=best)
@@ -268,8 +272,10 @@ def measure(
     speedup = rows[f"incremental-{best}"]["episodes_per_s"] / rows[f"plain-{best_plain}"]["episodes_per_s"]
     same = max(batch_sizes)  # the same episodes at the largest batch, both dtypes
     fp32_row, bf16_row = rows[f"incremental-{same}"], rows[f"incremental-bf16-{same}"]
+    merged_row = rows[f"incremental-merged-{same}"]
     bf16 = {
         "batch": same,
+        "merged_fp32_episodes_speedup": round(merged_row["episodes_per_s"] / fp32_row["episodes_per_s"], 3),
         "prefill_speedup": round(bf16_row["prefill_tokens_per_s"] / fp32_row["prefill_tokens_per_s"], 3),
         "decode_speedup": round(bf16_row["decode_tokens_per_s"] / fp32_row["decode_tokens_per_s"], 3),
         "episodes_speedup": round(bf16_row["episodes_per_s"] / fp32_row["episodes_per_s"], 3),
@@ -316,6 +322,7 @@ def table(row: dict[str, Any]) -> str:
     ]
     for name, path in row["paths"].items():
         label = "plain (re-reads the transcript)" if name.startswith("plain") else "incremental"
+        label += ", LoRA merged copy" if "merged" in name or "bf16" in name else ""
         lines.append(
             f"| {label} | {path.get('dtype', 'float32')} | {path['envs']} | {path['episodes_per_s']:.3f} | "
             f"{path['seconds']:.1f} | {path['generated_tokens']:,} | {path['turns_per_episode']:.2f} | "
@@ -350,7 +357,8 @@ def table(row: dict[str, Any]) -> str:
             f"bfloat16 ÷ float32 on the same episodes at {half['batch']} envs: "
             f"prefill **{half['prefill_speedup']:.2f}×**, decode **{half['decode_speedup']:.2f}×**, "
             f"episodes/s **{half['episodes_speedup']:.2f}×** (best batch "
-            f"against best: {half['best_episodes_speedup']:.2f}×); cpu-demo GRPO step bf16 ÷ fp32: "
+            f"against best: {half['best_episodes_speedup']:.2f}×); a float32 copy with LoRA merged ÷ the peft "
+            f"model: {half['merged_fp32_episodes_speedup']:.2f}× episodes/s; cpu-demo GRPO step bf16 ÷ fp32: "
             f"**{half['step_ratio']:.2f}×**. Sampler vs float32 learner: mean |Δ log-prob| "
             f"{checks.get('bf16_logprob_gap_mean', float('nan')):.3f} on sampled tokens.",
             "",

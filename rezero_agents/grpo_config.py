@@ -40,9 +40,11 @@ class GRPOConfig:
     dtype: str = "auto"
     """The master weights' dtype: auto (bfloat16 on a bf16 GPU, float32 otherwise), float32, bfloat16 or float16."""
     rollout_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    """The dtype training rollouts sample in: auto samples with the master weights; another dtype samples with a copy
-    of them in that dtype, LoRA merged (rezero_agents.sampling_copy), refreshed after each optimizer step; the gap
-    between the sampler's and the learner's log-probs is corrected by truncated importance sampling (tis_cap)."""
+    """What training rollouts sample with: auto, the master weights themselves; float32 or bfloat16, a copy of them in
+    that dtype with the LoRA adapters merged in (rezero_agents.sampling_copy), refreshed after each optimizer step.
+    The gap between the sampler's and the learner's log-probs is corrected by truncated importance sampling (tis_cap).
+    bfloat16 pays only on hardware with fast bfloat16 products (a GPU, a CPU with AVX-512 BF16 or AMX); see the
+    rollout benchmark for this machine's numbers."""
     eval_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """The dtype evaluations sample in (as rollout_dtype); every evaluation summary records it."""
     train_dtype: Literal["float32", "bfloat16"] = "float32"

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from rezero_agents.chat import ChatFormatter
-from rezero_agents.models import torch_dtype
 from rezero_env.types import Message
 
 logger = logging.getLogger(__name__)
@@ -115,9 +114,9 @@ class TransformersPolicy:
         batch_size: Most prompts per decode batch (larger calls are split).
         incremental: Keep KV caches across calls (see above).
         prefill_batch_size: Most rows per prefill forward on the incremental path.
-        dtype: ``"auto"`` samples with ``model`` itself; another dtype (e.g. ``"bfloat16"`` from float32 master
-            weights) samples with a :class:`~rezero_agents.sampling_copy.SamplingCopy` (LoRA merged), refreshed
-            whenever ``model``'s parameters change.
+        dtype: ``"auto"`` samples with ``model`` itself; a dtype (``"float32"``, ``"bfloat16"``) samples with a
+            :class:`~rezero_agents.sampling_copy.SamplingCopy` in that dtype (LoRA merged into the weights, so no
+            adapter products or peft wrappers), refreshed whenever ``model``'s parameters change.
     """
 
     def __init__(
@@ -135,7 +134,7 @@ class TransformersPolicy:
         self.batch_size = batch_size
         self.incremental = incremental
         self.copy: Any = None
-        if dtype != "auto" and torch_dtype(dtype, "cpu") != next(model.parameters()).dtype:
+        if dtype != "auto":
             from rezero_agents.sampling_copy import SamplingCopy
 
             self.copy = SamplingCopy(model, dtype)

@@ -27,6 +27,7 @@ def test_rollout_measures_both_paths_on_tiny_model() -> None:
         "incremental-4",
         "incremental-bf16-2",
         "incremental-bf16-4",
+        "incremental-merged-4",
     }
     for path in row["paths"].values():
         assert path["episodes"] == 4 and path["episodes_per_s"] > 0 and path["generated_tokens"] > 0
