@@ -30,8 +30,9 @@ SUITES = (
     "learning",
     "learning_retry",
     "guidance",
+    "campaign",
 )
-LONG_SUITES = ("learning", "learning_retry", "guidance")
+LONG_SUITES = ("learning", "learning_retry", "guidance", "campaign")
 """Suites that train for hours: run only when named (``--only learning``)."""
 README = Path(__file__).resolve().parent.parent / "README.md"
 

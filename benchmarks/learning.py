@@ -108,6 +108,7 @@ def _accuracy_cells(summary: dict[str, Any]) -> dict[str, Any]:
         "high": summary["accuracy_high"],
         "n": summary["episodes"],
         "accuracy_by_level": summary.get("accuracy_by_level", {}),
+        "intervals_by_level": summary.get("intervals_by_level", {}),
         "mean_searches": summary.get("mean_searches"),
         "retry_rate": summary.get("retry_rate"),
         "mean_reward": summary.get("mean_reward"),

@@ -43,6 +43,9 @@ from rezero_agents.rollout import CORRECTNESS_TERMS, Episode, TextPolicy
 from rezero_agents.scoring import micro_batches, pad_sequences, target_values
 from rezero_env.rewards.presets import REWARD_PRESETS
 
+NOT_LOSS_STATS = ("forward_seconds", "backward_seconds", "sequence_tokens")
+"""What :meth:`GRPOLearner.optimize` returns that is logged under ``perf/``, not ``loss/``."""
+
 UNGATED_TERMS = (*CORRECTNESS_TERMS, "format")
 """Terms that ``reward_shaping="gated"`` pays whatever the answer's verdict (besides ``config.ungated_terms``)."""
 
@@ -103,7 +106,7 @@ class GRPOLearner(Learner):
         generated = sum(sum(e.loss_mask) for e in samples)
         metrics = {
             **self.rollout_metrics(samples),
-            **{f"loss/{k}": v for k, v in loss_stats.items() if not k.endswith("_seconds")},
+            **{f"loss/{k}": v for k, v in loss_stats.items() if k not in NOT_LOSS_STATS},
             **success_shares(samples, "train/solvable_groups"),
             **success_shares(episodes, "train/solvable_groups_guided"),
             **guided.metrics(),
@@ -116,6 +119,8 @@ class GRPOLearner(Learner):
             "perf/forward_seconds": loss_stats["forward_seconds"],
             "perf/backward_seconds": loss_stats["backward_seconds"],
             "perf/step_seconds": rollout_seconds + guidance_seconds + train_seconds,
+            "perf/generated_tokens": float(generated + guided.prefix_tokens),
+            "perf/trained_sequence_tokens": loss_stats["sequence_tokens"],
             "perf/generated_tokens_per_s": (generated + guided.prefix_tokens)
             / max(rollout_seconds + guidance_seconds, 1e-9),
             "perf/trained_tokens_per_s": loss_stats["trained_tokens"] / max(train_seconds, 1e-9),
@@ -148,7 +153,8 @@ class GRPOLearner(Learner):
         (k3 estimator, see :meth:`mark_start`; with ``beta`` 0 it is estimated on the step's first micro-batch,
         nan without LoRA), the share of on-policy tokens whose ratio was clipped, the guide's tokens and their mean
         probability under the policy, the mean ``|log π_learner - log π_sampler|`` over sampled tokens and the share
-        of their importance weights truncated at ``tis_cap``, and the wall time of the forward and backward passes.
+        of their importance weights truncated at ``tis_cap``, the wall time of the forward and backward passes, and
+        the tokens of the sequences run through them (``sequence_tokens``, the step's training compute).
         """
         config = self.config
         usable = [i for i, e in enumerate(episodes) if sum(e.loss_mask) > 0]
@@ -162,7 +168,7 @@ class GRPOLearner(Learner):
         self.optimizer.zero_grad(set_to_none=True)
         names = ("loss", "kl", "tokens", "clipped_tokens", "off_policy_tokens", "off_policy_probability_sum")
         gap_names = ("logprob_gap_sum", "truncated_tokens", "sampled_tokens")
-        totals = dict.fromkeys((*names, *gap_names, "entropy", "forward_s", "backward_s"), 0.0)
+        totals = dict.fromkeys((*names, *gap_names, "entropy", "forward_s", "backward_s", "sequence_tokens"), 0.0)
         kl_to_start = float("nan")
         chunks = micro_batches(episodes, usable, config.micro_batch_size, config.share_prompt_in_training)
         device = self.accelerator.device
@@ -171,6 +177,7 @@ class GRPOLearner(Learner):
                 [(episodes[i].token_ids, episodes[i].loss_mask) for i in chunk], self.tokenizer.pad_token_id, device
             )
             chunk_advantages = torch.tensor(advantages[chunk], dtype=torch.float32, device=device)
+            totals["sequence_tokens"] += sum(len(episodes[i].token_ids) for i in chunk)
             off_policy = torch.tensor([episodes[i].guide for i in chunk], dtype=torch.bool, device=device)
             sampler = target_values([episodes[i].logprobs for i in chunk], input_ids.shape[1], device)
             syncing = index == len(chunks) - 1
@@ -232,4 +239,5 @@ class GRPOLearner(Learner):
             "truncated_weights": totals["truncated_tokens"] / max(totals["sampled_tokens"], 1.0),
             "forward_seconds": totals["forward_s"],
             "backward_seconds": totals["backward_s"],
+            "sequence_tokens": totals["sequence_tokens"],
         }

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from rezero_agents.models import DEFAULT_MODEL
 
+DEFAULT_SEARCH_ENGINE = "bm25"
+
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -71,7 +73,7 @@ class GRPOConfig:
     # --- environment -----------------------------------------------------------------------------------------
     env_id: str = "SearchQA-v0"
     dataset: str = "synthetic"
-    search_engine: str = "bm25"
+    search_engine: str = DEFAULT_SEARCH_ENGINE
     top_k: int = 3
     max_turns: int = 4
     reward: str = "rezero"
@@ -188,6 +190,9 @@ class GRPOConfig:
     sampled accuracy and pass@k (0: greedy only)."""
     eval_before: bool = True
     """Evaluate the starting model before training (the 'before' of the before/after table)."""
+    eval_after: bool = True
+    """Evaluate the last (and the best) step on eval_split at the end (off: e.g. a candidate run that is selected on
+    validation and never looked at on the test split)."""
     keep_best: bool = True
     """With eval_every: publish checkpoints/best (the step with the best validation accuracy) and evaluate it on
     eval_split at the end beside the last step."""
@@ -281,10 +286,23 @@ class GRPOConfig:
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``gym.make(env_id, ...)`` (the split is added per use)."""
+        """Keyword arguments for ``gym.make(env_id, ...)`` (the split is added per use). An env id registered with its
+        own search engine (``SearchQA-Noisy-v0``) keeps it unless ``search_engine`` names another than the default.
+
+        Example:
+            >>> GRPOConfig(env_id="SearchQA-Noisy-v0").env_kwargs.get("search_engine")
+            >>> GRPOConfig(env_id="SearchQA-Noisy-v0", search_engine="dense").env_kwargs["search_engine"]
+            'dense'
+        """
+        import gymnasium as gym
+
+        import rezero_env  # noqa: F401  (registers the environment ids)
+
+        registered = gym.registry[self.env_id].kwargs if self.env_id in gym.registry else {}
+        default_engine = self.search_engine == DEFAULT_SEARCH_ENGINE and "search_engine" in registered
         return {
             "dataset": self.dataset,
-            "search_engine": self.search_engine,
+            **({} if default_engine else {"search_engine": self.search_engine}),
             "top_k": self.top_k,
             "max_turns": self.max_turns,
             "reward": self.reward,

@@ -291,7 +291,8 @@ class Learner:
 
     def warm_up(self, steps: int | None = None) -> dict[str, float]:
         """``steps`` (default ``sft_warmup_steps``) steps of supervised fine-tuning on the scripted searcher's
-        correct transcripts of training questions (a fresh AdamW at ``sft_learning_rate``)."""
+        correct transcripts of training questions (a fresh AdamW at ``sft_learning_rate``); the summary counts the
+        tokens of the sequences trained (``sft_tokens``)."""
         config = self.config
         steps = config.sft_warmup_steps if steps is None else steps
         if steps < 1:
@@ -311,9 +312,11 @@ class Learner:
             raise RuntimeError("The scripted searcher answered no training question correctly: no warm-up data")
         optimizer = torch.optim.AdamW(self.trainable, lr=config.sft_learning_rate)
         losses = []
+        tokens = 0
         for step in range(steps):
             first = (step * self.world + self.rank) * config.sft_batch_size
             batch = [sequences[(first + j) % len(sequences)] for j in range(config.sft_batch_size)]
+            tokens += sum(len(ids) for ids, _ in batch)
             input_ids, attention, targets = pad_sequences(batch, self.tokenizer.pad_token_id, self.accelerator.device)
             logprobs = self.scorer(input_ids, attention, targets)
             loss = token_nll(logprobs, targets, normalizer=max(1.0, float(targets.sum())))
@@ -332,6 +335,7 @@ class Learner:
             "sft_last_loss": losses[-1],
             "sft_sequences": float(len(sequences)),
             "sft_steps": float(steps),
+            "sft_tokens": float(tokens),
             "sft_seconds": time.perf_counter() - began,
         }
 
@@ -569,7 +573,8 @@ class Learner:
 
         The summary's ``eval_*`` entries are test-split evaluations: ``eval_base`` (the untrained model),
         ``eval_after_sft`` (after the warm-up) or ``eval_start`` (the ``init_from`` weights), ``eval_final`` (the
-        last step) and ``eval_best`` (the best step by validation accuracy); ``comparisons`` holds the paired
+        last step) and ``eval_best`` (the best step by validation accuracy; both only with ``eval_after``);
+        ``comparisons`` holds the paired
         differences of last and best against the start (:func:`rezero_agents.stats.compare`); ``stopped`` says
         why the run ended."""
         config = self.config
@@ -617,10 +622,12 @@ class Learner:
                 logger.warning("Stopping at step %d: %s", self.step, stopped)
                 break
         summary["stopped"] = {"step": self.step, "reason": stopped or f"total_steps={config.total_steps} reached"}
-        summary["eval_final"] = self.evaluate("last", samples=config.eval_samples)
+        if config.eval_after:
+            summary["eval_final"] = self.evaluate("last", samples=config.eval_samples)
         summary["checkpoint"] = str(self.save())
         if best is not None:
             summary["best"] = best
+        if best is not None and config.eval_after:
             if best["step"] == self.step:
                 summary["eval_best"] = summary["eval_final"]
             else:

@@ -108,6 +108,8 @@ class RFTLearner(Learner):
             "perf/guidance_seconds": guidance_seconds,
             "perf/train_seconds": train_seconds,
             "perf/step_seconds": rollout_seconds + guidance_seconds + train_seconds,
+            "perf/generated_tokens": float(generated),
+            "perf/trained_sequence_tokens": float(sum(len(episodes[i].token_ids) for i in kept)),
             "perf/generated_tokens_per_s": generated / max(rollout_seconds + guidance_seconds, 1e-9),
             "perf/trained_tokens_per_s": loss_stats["trained_tokens"] / max(train_seconds, 1e-9),
             "train/lr": self.scheduler.get_last_lr()[0],

@@ -1,0 +1,47 @@
+"""The ``campaign`` suite end to end on the tiny random model: warm start, candidates selected on validation only,
+the chosen recipe, the equal-episode references, the retry pair on noisy search, the comparisons, verdicts and the
+table (no learning asserts: two steps on a random model teach nothing)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from benchmarks import campaign, learning
+from tests.benchmarks.test_learning_benchmark import TINY
+
+
+def test_campaign_selects_on_validation_and_compares_at_equal_episodes(tmp_path: Path) -> None:
+    quick = campaign.QUICK_SETUP
+    setup = dataclasses.replace(
+        quick,
+        learning=dataclasses.replace(
+            learning.QUICK, overrides={**learning.QUICK.overrides, **TINY}, output_root=tmp_path / "learning"
+        ),
+        overrides={**quick.overrides, **TINY},
+        output_root=tmp_path / "campaign",
+    )
+    result = campaign.run(setup=setup)
+    metrics = result.metrics
+    assert set(metrics["candidates"]) == {"recipe", "trajectory"} and metrics["chosen"] in metrics["candidates"]
+    for name, run in metrics["candidates"].items():
+        assert "test_best" not in run and "test_last" not in run  # candidates never see the test split
+        assert [step for step, _ in run["validation_curve"]] == [0, 1, 2], name
+    root = tmp_path / "campaign"
+    chosen = json.loads((root / "final" / "seed0" / "config.json").read_text())
+    assert chosen["guidance"] == campaign.CANDIDATES[metrics["chosen"]].get("guidance", "none")
+    final = metrics["final"]["0"]
+    assert final["test_best"]["n"] == final["test_last"]["n"] == 6 and final["episodes"] > 0
+    sft = metrics["references"]["sft"]
+    assert sft["episodes"] >= final["episodes"]  # as many scripted transcripts as GRPO played episodes
+    rft = json.loads((root / "references" / "rft" / "config.json").read_text())
+    assert rft["learner"] == "rft" and rft["total_steps"] == chosen["total_steps"]
+    noisy = json.loads((root / "retry" / "rezero" / "config.json").read_text())
+    assert noisy["env_id"] == "SearchQA-Noisy-v0" and noisy["reward"] == "rezero"
+    assert {"grpo_minus_sft", "grpo_minus_rft", "retry_minus_no_retry", "seed0_best_minus_warm"} <= set(
+        metrics["comparisons"]
+    )
+    assert "skipped" in metrics["apollo"]["note"]
+    assert "Chosen on validation" in result.table and "| warm-up continued (SFT) |" in result.table
+    assert {t.name for t in result.targets} >= {"two-hop test accuracy of the best GRPO checkpoint"}
