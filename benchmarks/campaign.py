@@ -173,6 +173,7 @@ def train_run(setup: CampaignSetup, name: str, warm: dict[str, Any], **fields: A
 
 def choose(candidates: dict[str, dict[str, Any]]) -> tuple[str, str]:
     """The candidate with the highest best validation accuracy (a tie: the cheaper step), and the rule in words."""
+
     def key(name: str) -> tuple[float, float]:
         best = candidates[name]["best"] or {}
         return -float(best.get("accuracy", 0.0)), float(candidates[name]["mean_step_seconds"])

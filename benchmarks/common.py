@@ -21,6 +21,8 @@ from rezero_env.data.dataset import QADataset
 from rezero_env.types import Document, Task
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+QUICK_RESULTS_DIR = Path(__file__).resolve().parent.parent / "runs" / "benchmarks-quick"
+"""Where ``--quick`` runs (smoke checks) write unless ``--record`` puts them beside the measurements."""
 PACKAGES = ("gymnasium", "numpy", "bm25s", "rank-bm25", "torch", "transformers", "trl", "faiss-cpu")
 
 

@@ -71,6 +71,8 @@ class LearningSetup:
     plot: Path | None = PLOT
     reference: bool = True
     """Run the compute-matched supervised reference."""
+    smoke: bool = False
+    """A smoke check (``--quick``): a few questions, no goal, said so in the caption."""
     additive_pair: bool = False
     """Also train the retry and no-retry runs with ``reward_shaping="additive"`` (ReZero's plain sum of rewards). With
     the recipe's gated shaping the retry term pays only beside a correct answer, where it is a constant for a policy
@@ -98,6 +100,7 @@ QUICK = LearningSetup(
     },
     output_root=REPO_ROOT / "runs" / "learning-quick",
     plot=None,
+    smoke=True,
 )
 
 
@@ -222,7 +225,10 @@ def _paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 def measure(setup: LearningSetup | None = None) -> dict[str, Any]:
     setup = setup or LearningSetup()
-    results: dict[str, Any] = {"setup": {"preset": setup.preset, "overrides": setup.overrides}, "seeds": {}}
+    results: dict[str, Any] = {
+        "setup": {"preset": setup.preset, "overrides": setup.overrides, "smoke": setup.smoke},
+        "seeds": {},
+    }
     results["setup"]["config"] = setup.config("x").to_dict()
     for seed in setup.seeds:
         began = time.perf_counter()
@@ -361,13 +367,22 @@ def tables(result: dict[str, Any]) -> str:
     config = result["setup"]["config"]
     additive = any(name.endswith(ADDITIVE) for seed in result["seeds"].values() for name in seed["runs"])
     additive_note = "; runs marked additive pay the shaping terms whatever the verdict" if additive else ""
+    questions = config.get("eval_questions") or 0
+    whole = "the whole synthetic test split"
+    test_split = f"the first {questions} questions of the synthetic test split" if questions else whole
+    smoke = (
+        f"Smoke check (--quick): n = {questions or 'all'} test questions, {config['total_steps']} steps — the "
+        "wiring runs, nothing is measured. "
+        if result["setup"].get("smoke")
+        else ""
+    )
     lines = [
-        f"SmolLM2-135M on the synthetic world; recipe `{result['setup']['preset']}` "
+        f"{smoke}SmolLM2-135M on the synthetic world; recipe `{result['setup']['preset']}` "
         f"({config['total_steps']} steps × {config['questions_per_step']} questions × {config['num_generations']} "
         f"samples, lr {config['learning_rate']}, reward shaping {config['reward_shaping']}, dynamic sampling "
         f"{config['dynamic_sampling']}{additive_note}). "
         f"Best = the step with the best accuracy on {config['validation_questions']} "
-        "validation questions carved from the training split; test = the whole synthetic test split, greedy. "
+        f"validation questions carved from the training split; test = {test_split}, greedy. "
         "Intervals: 95 % Wilson; differences vs the warm start: paired bootstrap 95 % CI (points) and exact "
         "McNemar p.",
         "",
@@ -413,7 +428,10 @@ def tables(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[Target]:
-    """GRPO (retry reward on, best checkpoint) minus its warm start on the test split, in points, per seed."""
+    """GRPO (retry reward on, best checkpoint) minus its warm start on the test split, in points, per seed; none
+    for a smoke check."""
+    if result["setup"].get("smoke"):
+        return []
     return [
         Target(
             f"seed {seed}: GRPO best minus warm start, test accuracy points",

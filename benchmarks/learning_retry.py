@@ -38,6 +38,7 @@ QUICK_SETUP = dataclasses.replace(
     overrides={**QUICK.overrides, **RETRYING_WARM_START, "sft_warmup_steps": QUICK.overrides["sft_warmup_steps"]},
     output_root=REPO_ROOT / "runs" / "learning-retry-quick",
     plot=None,
+    smoke=True,
 )
 
 

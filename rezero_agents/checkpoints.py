@@ -25,12 +25,17 @@ previous checkpoint published and never a half-written folder under a ``step-*``
 debris. A published folder is never written into: a folder of the same name left by an earlier run is moved
 aside and replaced by a rename.
 
-**Reading**: :func:`verify` checks ``state.json`` and every recorded file's size and checksum, naming the file that
-fails; :func:`latest_checkpoint` takes the checkpoint ``latest`` names when it verifies and otherwise falls back
+**Reading**: only regular files inside the checkpoint folder are read — a symlink, a FIFO or a device anywhere in it
+(or in ``latest``'s place) is refused unread, ``latest`` and ``state.json`` are read only up to a size a real one
+never reaches, recorded names must be canonical (no aliases of one file) and at most :data:`MAX_FILES`, and no
+error or warning quotes a file's contents. :func:`verify` checks ``state.json`` and every recorded file's size and
+checksum, naming the file that fails; :func:`latest_checkpoint` takes the checkpoint ``latest`` names when it
+verifies and otherwise falls back
 (logged WARNING) to the newest ``step-*`` folder that does; :func:`load_training_state`, :func:`check_parameters`
 and :func:`check_optimizer` let the learner refuse weights that do not fit its model; :func:`resolve` and
 :func:`load_checkpoint_model` serve the readers (evaluation, live playback, the accuracy benchmark). Folders
-written before this format (no ``format`` in ``state.json``) are read with a WARNING that they cannot be verified.
+written before this format (no ``format`` in ``state.json``) are resumed with a WARNING that they cannot be verified;
+the readers refuse them, and a folder without ``state.json``, unless ``allow_unverified`` (``--allow-unverified``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +72,15 @@ TRAINING_FILES = (TRAINABLE, OPTIMIZER, SCHEDULER, RNG)
 """The files resuming needs besides ``state.json``."""
 PARAMETER_SETTINGS = ("model", "use_lora", "lora_r", "lora_target_modules", "lora_last_layers")
 """Config fields that decide which parameters are trained, and so what trainable.pt and optimizer.pt hold."""
+
+MAX_FILES = 1_000
+"""Most files a ``state.json`` may record (a model folder holds a few dozen; more is damage or a hostile record)."""
+MAX_STATE_BYTES = 64 * 1024 * 1024
+"""Largest ``state.json`` read (a real one is a few hundred KiB even for a fully fine-tuned model)."""
+MAX_LATEST_BYTES = 256
+"""Largest ``latest`` read (it holds one folder name)."""
+UNVERIFIED_HINT = "pass --allow-unverified (allow_unverified=True) to read it anyway"
+_NOT_REGULAR = "not a regular file: checkpoints are read only from regular files in their folder"
 
 _STEP_NAME = re.compile(r"step-(\d+)")
 _DEBRIS = re.compile(r"\.((step-\d+|best)\.(tmp|replaced)|latest\.tmp)-[0-9]+-[0-9a-f]+")
@@ -144,8 +159,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _sha256(path: Path) -> str:
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
+    with _open_regular(path) as file:
+        digest = hashlib.sha256()
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+        return digest.hexdigest()
 
 
 def _manifest(folder: Path) -> dict[str, dict[str, Any]]:
@@ -300,19 +318,116 @@ class CheckpointInfo:
         return default
 
 
-def read_state(folder: Path) -> dict[str, Any]:
-    """The parsed ``folder/state.json``.
+def _kind(mode: int) -> str:
+    """What a non-regular file is, for messages."""
+    for test, name in (
+        (stat.S_ISLNK, "a symlink"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _regular_size(path: Path) -> int:
+    """The size of ``path``, which must be a regular file itself (not a symlink to one, a FIFO or a device).
 
     Raises:
-        CheckpointError: it is missing, unreadable or not a JSON object (the message names the file).
+        FileNotFoundError: it does not exist.
+        CheckpointError: it is something else than a regular file (named in the message).
+    """
+    mode = os.lstat(path)
+    if not stat.S_ISREG(mode.st_mode):
+        raise CheckpointError(path, f"{_kind(mode.st_mode)}, {_NOT_REGULAR}")
+    return mode.st_size
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, refused unread unless it is a regular file (no symlink is followed, and a FIFO
+    or a device is never opened in a way that blocks).
+
+    Raises:
+        FileNotFoundError: it does not exist.
+        CheckpointError: it is not a regular file.
+    """
+    _regular_size(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise CheckpointError(path, f"unreadable ({error.strerror})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # swapped since the check
+        os.close(descriptor)
+        raise CheckpointError(path, _NOT_REGULAR)
+    return os.fdopen(descriptor, "rb")
+
+
+def _read_small(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused unread when it is larger than ``limit``.
+
+    Raises:
+        FileNotFoundError: it does not exist.
+        CheckpointError: it is not a regular file, too large or unreadable (its contents are never quoted).
+    """
+    with _open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise CheckpointError(path, f"{size:,} bytes, more than the {limit:,} such a file holds: not read")
+        try:
+            return handle.read(limit + 1)[:limit]
+        except OSError as error:
+            raise CheckpointError(path, f"unreadable ({error.strerror})") from None
+
+
+def _inside(folder: Path, path: Path) -> None:
+    """Refuse ``path`` when it resolves outside ``folder`` (through a symlinked folder on the way).
+
+    Raises:
+        CheckpointError: it does.
+    """
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise CheckpointError(path, "lies outside the checkpoint folder (through a symlink): not read")
+
+
+def _special_entries(folder: Path) -> None:
+    """Refuse a folder holding anything but regular files and folders (a symlink, FIFO or device would be read
+    by ``from_pretrained`` unchecked).
+
+    Raises:
+        CheckpointError: naming the first such entry, or a folder with too many entries.
+    """
+    seen = 0
+    for root, folders, files in os.walk(folder, followlinks=False):
+        for name in [*folders, *files]:
+            seen += 1
+            if seen > 4 * MAX_FILES:
+                raise CheckpointError(folder, f"holds more than {4 * MAX_FILES:,} entries: not a checkpoint folder")
+            mode = os.lstat(os.path.join(root, name)).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise CheckpointError(Path(root) / name, f"{_kind(mode)}, {_NOT_REGULAR}")
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    """The parsed ``folder/state.json`` (a regular file of at most :data:`MAX_STATE_BYTES`).
+
+    Raises:
+        CheckpointError: it is missing, unreadable, too large or not a JSON object (the message names the file).
     """
     path = folder / STATE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_small(path, MAX_STATE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise CheckpointError(path, "missing (not a checkpoint folder)") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise CheckpointError(path, f"unreadable ({error})") from None
+    except OSError as error:
+        raise CheckpointError(path, f"unreadable ({error.strerror})") from None
     try:
         state = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -328,11 +443,16 @@ def _recorded_files(folder: Path, state: Mapping[str, Any]) -> dict[str, tuple[i
     where = folder / STATE
     if not isinstance(files, dict):
         raise CheckpointError(where, "has no 'files' record of the checkpoint's files")
+    if len(files) > MAX_FILES:
+        raise CheckpointError(where, f"records {len(files):,} files, more than the {MAX_FILES:,} a checkpoint holds")
     recorded: dict[str, tuple[int, str]] = {}
     for name, entry in files.items():
         relative = PurePosixPath(name)
+        shown = repr(name[:80] + ("…" if len(name) > 80 else ""))
         if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise CheckpointError(where, f"records a file outside the checkpoint: {name!r}")
+            raise CheckpointError(where, f"records a file outside the checkpoint: {shown}")
+        if relative.as_posix() != name or "\\" in name:
+            raise CheckpointError(where, f"records {shown}, a name not in canonical form (an alias of another file?)")
         size = entry.get("size") if isinstance(entry, dict) else None
         digest = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(size, int) or not isinstance(digest, str):
@@ -341,22 +461,37 @@ def _recorded_files(folder: Path, state: Mapping[str, Any]) -> dict[str, tuple[i
     return recorded
 
 
-def verify(folder: Path, *, training: bool = True) -> CheckpointInfo:
+def verify(folder: Path, *, training: bool = True, allow_unverified: bool = False) -> CheckpointInfo:
     """Check a checkpoint folder before anything is loaded from it.
 
     ``training=True`` (resuming) checks every recorded file and that the files resuming needs are there;
-    ``training=False`` (the readers) checks ``state.json`` and the ``model/`` files only.
+    ``training=False`` (the readers) checks ``state.json`` and the ``model/`` files only. Either way the folder
+    may hold only regular files and folders. A folder that cannot be verified — no ``state.json``, or one written
+    before checksums — is refused to the readers unless ``allow_unverified`` (then read with a WARNING); resuming
+    reads an old run's folder with a WARNING.
 
     Raises:
-        CheckpointError: a file is missing, damaged (size or checksum differs from ``state.json``'s record), or
-            ``state.json`` is; the message names the file.
+        CheckpointError: a file is missing, damaged (size or checksum differs from ``state.json``'s record), not a
+            regular file inside the folder, or ``state.json`` is; the message names the file.
     """
-    if not (folder / STATE).exists() and not training and (folder / MODEL_DIR).is_dir():
+    _special_entries(folder)
+    no_state = not (folder / STATE).exists() and not (folder / STATE).is_symlink()
+    if no_state and not training and (folder / MODEL_DIR).is_dir():
+        if not allow_unverified:
+            raise CheckpointError(
+                folder / STATE, f"missing: the checkpoint cannot be verified (written by hand?); {UNVERIFIED_HINT}"
+            )
         logger.warning("%s has no state.json (written by hand or by an old version): not verified", folder)
         return CheckpointInfo(folder, {}, verified=False)
     state = read_state(folder)
     version = state.get("format")
     if version is None:
+        if not training and not allow_unverified:
+            raise CheckpointError(
+                folder / STATE,
+                f"records no format: written before checkpoint format {FORMAT_VERSION} (no checksums), it cannot be "
+                f"verified; {UNVERIFIED_HINT}",
+            )
         for name in TRAINING_FILES if training else (MODEL_DIR,):
             if not (folder / name).exists():
                 raise CheckpointError(folder / name, "missing")
@@ -379,11 +514,12 @@ def verify(folder: Path, *, training: bool = True) -> CheckpointInfo:
             continue
         path = folder / name
         try:
-            actual = path.stat().st_size
+            actual = _regular_size(path)
         except FileNotFoundError:
             raise CheckpointError(path, "missing (state.json records it)") from None
         except OSError as error:
-            raise CheckpointError(path, f"unreadable ({error})") from None
+            raise CheckpointError(path, f"unreadable ({error.strerror})") from None
+        _inside(folder, path)
         if actual != size:
             raise CheckpointError(path, f"{actual:,} bytes where state.json records {size:,}: the file is damaged")
         if _sha256(path) != digest:
@@ -422,27 +558,39 @@ def holds_checkpoints(folder: Path) -> bool:
 
 
 def _named_by_latest(checkpoints_dir: Path, problems: list[str]) -> Path | None:
-    """The folder ``latest`` names, or None (its problem appended to ``problems``) when there is none."""
+    """The folder ``latest`` names, or None (its problem appended to ``problems``) when there is none. ``latest``
+    must be a small regular file; its contents are never quoted in a problem."""
     pointer = checkpoints_dir / LATEST
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        data = _read_small(pointer, MAX_LATEST_BYTES)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(f"{pointer}: unreadable ({error})")
+    except CheckpointError as error:
+        problems.append(str(error))
+        return None
+    except OSError as error:
+        problems.append(f"{pointer}: unreadable ({error.strerror})")
+        return None
+    try:
+        name = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        problems.append(f"{pointer}: not UTF-8 text ({len(data)} bytes)")
         return None
     if not name:
         problems.append(f"{pointer}: empty")
         return None
     if not _STEP_NAME.fullmatch(name):
-        problems.append(f"{pointer}: names {name!r}, not a checkpoint folder")
+        problems.append(f"{pointer}: does not name a step-NNNNNN folder ({len(data)} bytes, not shown)")
         return None
     return checkpoints_dir / name
 
 
-def latest_checkpoint(checkpoints_dir: Path, *, training: bool = True) -> CheckpointInfo | None:
+def latest_checkpoint(
+    checkpoints_dir: Path, *, training: bool = True, allow_unverified: bool = False
+) -> CheckpointInfo | None:
     """The checkpoint to continue from (or read): the one ``latest`` names when it verifies, else the newest
     ``step-*`` folder that verifies (logged WARNING, saying what was wrong). None when there are no checkpoints.
+    A ``step-*`` entry that is a symlink (to another run's folder) is never read.
 
     Raises:
         CheckpointError: there are checkpoints (or a ``latest``) but none verifies; the message lists why.
@@ -451,8 +599,11 @@ def latest_checkpoint(checkpoints_dir: Path, *, training: bool = True) -> Checkp
     named = _named_by_latest(checkpoints_dir, problems)
     candidates = ([named] if named is not None else []) + [p for p in step_folders(checkpoints_dir) if p != named]
     for folder in candidates:
+        if folder.is_symlink():
+            problems.append(f"{folder}: a symlink (to another folder), not this run's checkpoint: not read")
+            continue
         try:
-            info = verify(folder, training=training)
+            info = verify(folder, training=training, allow_unverified=allow_unverified)
         except CheckpointError as error:
             problems.append(str(error))
             continue
@@ -464,7 +615,7 @@ def latest_checkpoint(checkpoints_dir: Path, *, training: bool = True) -> Checkp
     return None
 
 
-def resolve(path: Path, *, training: bool = False) -> CheckpointInfo | None:
+def resolve(path: Path, *, training: bool = False, allow_unverified: bool = False) -> CheckpointInfo | None:
     """The checkpoint ``path`` names, verified: a checkpoint folder itself (no fallback: it was named), or the
     latest checkpoint of a ``checkpoints/`` folder or of a run folder (see :func:`latest_checkpoint`). None when
     ``path`` holds no checkpoint.
@@ -474,13 +625,14 @@ def resolve(path: Path, *, training: bool = False) -> CheckpointInfo | None:
         True
 
     Raises:
-        CheckpointError: the checkpoint is damaged (the message names the file).
+        CheckpointError: the checkpoint is damaged, or cannot be verified and ``allow_unverified`` is off (the
+            message names the file).
     """
-    if (path / STATE).exists() or (path / MODEL_DIR).is_dir():
-        return verify(path, training=training)
+    if (path / STATE).exists() or (path / STATE).is_symlink() or (path / MODEL_DIR).is_dir():
+        return verify(path, training=training, allow_unverified=allow_unverified)
     for folder in (path, path / CHECKPOINTS_DIR):
-        if (folder / LATEST).exists() or step_folders(folder):
-            return latest_checkpoint(folder, training=training)
+        if (folder / LATEST).exists() or (folder / LATEST).is_symlink() or step_folders(folder):
+            return latest_checkpoint(folder, training=training, allow_unverified=allow_unverified)
     return None
 
 
@@ -494,9 +646,12 @@ def load_torch(path: Path) -> Any:
         CheckpointError: the file is missing, damaged, or holds more than tensors and plain data (a pickle).
     """
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with _open_regular(path) as handle:
+            return torch.load(handle, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(path, "missing") from None
+    except CheckpointError:
+        raise
     except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, … for damaged files
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(
@@ -574,6 +729,24 @@ def settings_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -
         for key in PARAMETER_SETTINGS
         if key in saved and key in current and _normalised(saved[key]) != _normalised(current[key])
     ]
+
+
+def config_differences(
+    saved: Mapping[str, Any], current: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """``(setting, saved value, current value)`` for each setting of ``current`` whose value differs from a
+    checkpoint's config; a setting the checkpoint predates counts as saved at its default (``defaults``).
+
+    Example:
+        >>> config_differences({"lr": 0.1, "seed": 1}, {"lr": 0.2, "seed": 1, "new": 3}, {"new": 3})
+        [('lr', 0.1, 0.2)]
+    """
+    differences = []
+    for key, value in current.items():
+        old = saved.get(key, defaults.get(key, value))
+        if _normalised(old) != _normalised(value):
+            differences.append((key, old, value))
+    return differences
 
 
 def _settings_note(differences: Sequence[str]) -> str:

@@ -7,6 +7,19 @@ import argparse
 from rezero_agents.grpo_config import PRESETS, GRPOConfig
 
 
+def preset_help() -> str:
+    """The ``--preset`` line of ``--help`` (``--preset`` is parsed before tyro sees the other flags).
+
+    Example:
+        >>> "--preset {cpu-demo,cpu-learning,rezero-paper,smoke}" in preset_help()
+        True
+    """
+    return (
+        f"--preset {{{','.join(sorted(PRESETS))}}}: start from a named preset (rezero_agents.grpo_config.PRESETS); "
+        "its values become the defaults listed below, and flags override them."
+    )
+
+
 def config_from_cli(argv: list[str], description: str | None = None) -> GRPOConfig:
     """Parse ``argv`` (``--preset NAME`` plus any ``GRPOConfig`` field as ``--field-name value``)."""
     import tyro
@@ -15,5 +28,6 @@ def config_from_cli(argv: list[str], description: str | None = None) -> GRPOConf
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None)
     known, rest = parser.parse_known_args(argv)
     default = PRESETS[known.preset] if known.preset else GRPOConfig()
-    config: GRPOConfig = tyro.cli(GRPOConfig, default=default, args=rest, description=description)
+    text = "\n\n".join(part for part in (description, preset_help()) if part)
+    config: GRPOConfig = tyro.cli(GRPOConfig, default=default, args=rest, description=text)
     return config

@@ -45,7 +45,11 @@ class EpisodeLogWriter:
 
 
 class EpisodeLogError(ValueError):
-    """An episode log line has a schema version this code does not read."""
+    """An episode log line has a schema version this code does not read (``version``: the one it has)."""
+
+    def __init__(self, message: str, version: object = None) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 def parse_episode_line(raw: bytes | str, path: Path, line_number: int) -> dict[str, Any] | None:
@@ -65,7 +69,8 @@ def parse_episode_line(raw: bytes | str, path: Path, line_number: int) -> dict[s
     if record["schema_version"] not in READABLE_SCHEMA_VERSIONS:
         raise EpisodeLogError(
             f"{path}:{line_number}: episode log schema_version {record['schema_version']!r}; this version "
-            f"of rezero reads {' and '.join(map(str, READABLE_SCHEMA_VERSIONS))}"
+            f"of rezero reads {' and '.join(map(str, READABLE_SCHEMA_VERSIONS))}",
+            version=record["schema_version"],
         )
     return record
 

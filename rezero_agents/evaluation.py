@@ -134,6 +134,23 @@ def sampled_accuracy(episodes: Sequence[Episode], k: int) -> dict[str, float]:
     }
 
 
+DEFAULT_VALIDATION_QUESTIONS = 160
+"""The validation split's size when the training split is large enough (the synthetic world's 1,440 questions)."""
+VALIDATION_SHARE = 0.2
+"""The largest share of a training split the default validation split takes."""
+
+
+def default_validation_size(num_tasks: int) -> int:
+    """The validation split carved from ``num_tasks`` training questions when none is asked for:
+    min(:data:`DEFAULT_VALIDATION_QUESTIONS`, a fifth of them), so a small dataset keeps most questions to train on.
+
+    Example:
+        >>> default_validation_size(1440), default_validation_size(10), default_validation_size(4)
+        (160, 2, 0)
+    """
+    return min(DEFAULT_VALIDATION_QUESTIONS, int(num_tasks * VALIDATION_SHARE))
+
+
 def carve_validation(num_tasks: int, count: int, seed: int = 0) -> tuple[list[int], list[int]]:
     """Split a training split's task indices into ``(train, validation)``: ``count`` indices drawn by a generator
     seeded with ``seed`` form the validation split (sorted), the rest stay for training; disjoint by construction.
@@ -145,7 +162,8 @@ def carve_validation(num_tasks: int, count: int, seed: int = 0) -> tuple[list[in
     """
     if count < 0 or count >= num_tasks:
         raise ValueError(
-            f"validation_questions={count} must be >= 0 and leave training questions out of the split's {num_tasks}"
+            f"validation_questions={count} must be >= 0 and leave training questions out of the split's {num_tasks} "
+            f"(left unset it is {default_validation_size(num_tasks)}: min({DEFAULT_VALIDATION_QUESTIONS}, a fifth))"
         )
     order = np.random.default_rng(seed).permutation(num_tasks)
     return sorted(int(i) for i in order[count:]), sorted(int(i) for i in order[:count])

@@ -17,8 +17,60 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 
 
 @dataclass
-class GRPOConfig:
-    """Settings of :class:`~rezero_agents.grpo.GRPOLearner` and ``scripts/train_grpo.py``."""
+class EnvOptions:
+    """The environment a run plays — one option group shared by ``scripts/train_grpo.py`` (:class:`GRPOConfig`),
+    ``scripts/train_trl_grpo.py`` and ``scripts/evaluate.py``."""
+
+    env_id: str = "SearchQA-v0"
+    """SearchQA-v0, SearchQA-Noisy-v0, SearchQA-Apollo-v0, or module:Id — an env of your own (say with your reward
+    term), registered as Id when the module is imported (see the README, "Train on your own corpus")."""
+    dataset: str = "synthetic"
+    """synthetic, a dataset name (a folder under $REZERO_DATA_DIR or ./data) or a folder: corpus.jsonl +
+    questions.jsonl, ReZero's chunks.csv + questions.jsonl, Search-R1 files, or markdown/text files +
+    questions.jsonl."""
+    search_engine: str = DEFAULT_SEARCH_ENGINE
+    """bm25, dense, hybrid, noisy, cached, web or remote (rezero_env.search); an env id registered with its own
+    engine (SearchQA-Noisy-v0) keeps it unless another is named."""
+    top_k: int = 3
+    """Documents each search returns."""
+    max_turns: int = 4
+    """Assistant messages per episode; the last one that searches truncates it."""
+    reward: str = "rezero"
+    """Reward preset: rezero, rezero-no-retry, rezero-evidence, em or none (an env id of your own may add terms)."""
+    judge: str | None = None
+    """Correctness judge by name (em_f1, contains, embedding, llm, cascade; see rezero_env.rewards.make_judge);
+    None keeps the env's default (em_f1; scripts/evaluate.py: the dataset's recommended judge)."""
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``gym.make(env_id, ...)`` (the split is added per use). An env id registered with its
+        own search engine (``SearchQA-Noisy-v0``) keeps it unless ``search_engine`` names another than the default.
+
+        Example:
+            >>> EnvOptions(env_id="SearchQA-Noisy-v0").env_kwargs.get("search_engine")
+            >>> EnvOptions(env_id="SearchQA-Noisy-v0", search_engine="dense").env_kwargs["search_engine"]
+            'dense'
+        """
+        import gymnasium as gym
+
+        import rezero_env  # noqa: F401  (registers the environment ids)
+
+        registered = gym.registry[self.env_id].kwargs if self.env_id in gym.registry else {}
+        default_engine = self.search_engine == DEFAULT_SEARCH_ENGINE and "search_engine" in registered
+        return {
+            "dataset": self.dataset,
+            **({} if default_engine else {"search_engine": self.search_engine}),
+            "top_k": self.top_k,
+            "max_turns": self.max_turns,
+            "reward": self.reward,
+            **({"judge": self.judge} if self.judge is not None else {}),
+        }
+
+
+@dataclass
+class GRPOConfig(EnvOptions):
+    """Settings of :class:`~rezero_agents.grpo.GRPOLearner` and ``scripts/train_grpo.py`` (the environment's
+    options, :class:`EnvOptions`, first)."""
 
     # --- run -------------------------------------------------------------------------------------------------
     output_dir: Path = Path("runs/grpo")
@@ -28,7 +80,11 @@ class GRPOConfig:
     seed: int = 0
     """Seeds question sampling, environments, generation and initialisation."""
     resume: bool = False
-    """Continue from the latest checkpoint in output_dir."""
+    """Continue from the latest checkpoint in output_dir. Settings that differ from the checkpoint's and change the
+    run are refused (each listed) unless named in resume_allow_changes; total_steps (extending a run) is allowed and
+    logged."""
+    resume_allow_changes: tuple[str, ...] = ()
+    """With resume: settings that may differ from the checkpoint's (e.g. learning_rate), each logged."""
     learner: Literal["grpo", "rft"] = "grpo"
     """grpo (GRPOLearner) or rft (expert iteration: fine-tune on the samples judged correct, RFTLearner); both run
     the same schedule (warm-up, validation, best checkpoint, logging)."""
@@ -60,31 +116,31 @@ class GRPOConfig:
     backend: Literal["transformers", "vllm"] = "transformers"
     """Generation backend; vllm needs the vllm extra and a GPU."""
     vllm_gpu_memory_utilization: float = 0.3
+    """Share of the GPU memory the vllm backend may take."""
     use_lora: bool = True
     """Train LoRA adapters (peft) instead of all weights."""
     lora_r: int = 16
+    """LoRA rank."""
     lora_alpha: int = 32
+    """LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."""
     lora_dropout: float = 0.0
+    """Dropout on the LoRA branch."""
     lora_target_modules: tuple[str, ...] = LORA_TARGETS
+    """Module names that get adapters (every attention and MLP projection by default)."""
     lora_last_layers: int = 0
     """Put adapters only on the last N transformer layers (0: all). Backpropagation then stops at the lowest
     adapted layer, which makes a CPU step several times cheaper."""
 
-    # --- environment -----------------------------------------------------------------------------------------
-    env_id: str = "SearchQA-v0"
-    dataset: str = "synthetic"
-    search_engine: str = DEFAULT_SEARCH_ENGINE
-    top_k: int = 3
-    max_turns: int = 4
-    reward: str = "rezero"
-    judge: str | None = None
-    """Correctness judge by name (em_f1, contains, embedding, llm, cascade; see rezero_env.rewards.make_judge);
-    None keeps the env's default (em_f1)."""
+    # --- splits and prompts ----------------------------------------------------------------------------------
     train_split: str = "train"
+    """The split training questions (and the validation split) are drawn from."""
     eval_split: str = "test"
-    validation_questions: int = 160
+    """The split of the before/after evaluations (never used to select anything)."""
+    validation_questions: int | None = None
     """Training questions held out (drawn with validation_seed) as the validation split: never trained on (GRPO or
-    warm-up); eval_every, the best checkpoint and the collapse guard read it, never the test split (0: none)."""
+    warm-up); eval_every, the best checkpoint and the collapse guard read it, never the test split (0: none; unset:
+    min(160, a fifth of the training split), logged — 160 of the synthetic world's 1,440, 2 of a 12-question
+    corpus's 10)."""
     validation_seed: int = 0
     """Seed of the validation draw (kept apart from seed, so runs with other seeds hold out the same questions)."""
     few_shot: bool = False
@@ -95,7 +151,9 @@ class GRPOConfig:
 
     # --- rollouts --------------------------------------------------------------------------------------------
     total_steps: int = 50
+    """GRPO (or expert-iteration) optimizer steps; the warm-up is counted apart."""
     questions_per_step: int = 4
+    """Questions per step; each is played num_generations times."""
     num_generations: int = 4
     """G: samples per question; advantages are normalised within each question's group."""
     dynamic_sampling: bool = False
@@ -141,8 +199,11 @@ class GRPOConfig:
     """Keep each episode's KV cache across turns and prefill a group's prompt once (transformers backend);
     False re-reads the whole transcript every turn (the plain ``model.generate`` path)."""
     temperature: float = 0.9
+    """Sampling temperature of training rollouts (and of the scored distribution)."""
     top_p: float = 0.95
+    """Nucleus sampling of training rollouts (1: off)."""
     top_k_sampling: int = 50
+    """Top-k sampling of training rollouts (0: off); top_k is the search engine's."""
     max_new_tokens: int = 96
     """Tokens per assistant message."""
     max_sequence_tokens: int = 2048
@@ -150,9 +211,13 @@ class GRPOConfig:
 
     # --- optimisation ----------------------------------------------------------------------------------------
     learning_rate: float = 5e-6
+    """AdamW learning rate of the GRPO steps."""
     lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
+    """Learning-rate schedule over total_steps (after warmup_steps)."""
     warmup_steps: int = 0
+    """Steps of linear learning-rate warm-up (not the supervised warm-up: sft_warmup_steps)."""
     weight_decay: float = 0.0
+    """AdamW weight decay."""
     beta: float = 0.04
     """KL coefficient towards the initial model (ReZero: 0.04; 0 skips the reference model)."""
     epsilon: float = 0.2
@@ -164,6 +229,7 @@ class GRPOConfig:
     loss_type: Literal["token_mean", "sequence_mean"] = "token_mean"
     """Average the per-token loss over all tokens of the step, or per episode then over episodes."""
     max_grad_norm: float = 0.1
+    """Gradients are clipped to this global norm."""
     micro_batch_size: int = 4
     """Episodes per forward/backward pass; gradients accumulate over the step's episodes."""
     share_prompt_in_training: bool = True
@@ -174,7 +240,9 @@ class GRPOConfig:
     sft_warmup_steps: int = 0
     """Optimizer steps of supervised fine-tuning on scripted-searcher transcripts before GRPO (0: none)."""
     sft_batch_size: int = 8
+    """Transcripts per supervised warm-up step."""
     sft_learning_rate: float = 2e-4
+    """AdamW learning rate of the supervised warm-up."""
 
     # --- evaluation, logging, checkpoints --------------------------------------------------------------------
     eval_every: int = 0
@@ -216,6 +284,11 @@ class GRPOConfig:
 
     def __post_init__(self) -> None:
         self.output_dir = Path(self.output_dir)
+        self.resume_allow_changes = tuple(name.replace("-", "_") for name in self.resume_allow_changes)
+        fields = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(self.resume_allow_changes) - fields)
+        if unknown:
+            raise ValueError(f"resume_allow_changes names no setting: {unknown} (settings are GRPOConfig's fields)")
         for name, allowed in _choices().items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
@@ -244,7 +317,6 @@ class GRPOConfig:
             "warmup_steps",
             "eval_questions",
             "eval_batch_size",
-            "validation_questions",
             "eval_samples",
             "base_eval_questions",
             "collapse_margin",
@@ -255,6 +327,8 @@ class GRPOConfig:
         for name in non_negative:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.validation_questions is not None and self.validation_questions < 0:
+            raise ValueError(f"validation_questions must be >= 0 (or unset), got {self.validation_questions}")
         if self.num_generations < 2:
             raise ValueError("num_generations must be >= 2: GRPO compares samples within a group")
         if not self.temperature > 0:
@@ -271,7 +345,7 @@ class GRPOConfig:
             raise ValueError(f"oversample must be >= 1, got {self.oversample}")
         if self.collapse_patience < 1:
             raise ValueError(f"collapse_patience must be >= 1, got {self.collapse_patience}")
-        if self.eval_every and not self.validation_questions:
+        if self.eval_every and self.validation_questions == 0:
             raise ValueError("eval_every needs a validation split: set validation_questions > 0 (never the test split)")
         if self.max_entropy and self.max_entropy <= self.min_entropy:
             raise ValueError(f"max_entropy={self.max_entropy} must exceed min_entropy={self.min_entropy}")
@@ -284,44 +358,20 @@ class GRPOConfig:
     def name(self) -> str:
         return self.run_name or self.output_dir.name
 
-    @property
-    def env_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``gym.make(env_id, ...)`` (the split is added per use). An env id registered with its
-        own search engine (``SearchQA-Noisy-v0``) keeps it unless ``search_engine`` names another than the default.
-
-        Example:
-            >>> GRPOConfig(env_id="SearchQA-Noisy-v0").env_kwargs.get("search_engine")
-            >>> GRPOConfig(env_id="SearchQA-Noisy-v0", search_engine="dense").env_kwargs["search_engine"]
-            'dense'
-        """
-        import gymnasium as gym
-
-        import rezero_env  # noqa: F401  (registers the environment ids)
-
-        registered = gym.registry[self.env_id].kwargs if self.env_id in gym.registry else {}
-        default_engine = self.search_engine == DEFAULT_SEARCH_ENGINE and "search_engine" in registered
-        return {
-            "dataset": self.dataset,
-            **({} if default_engine else {"search_engine": self.search_engine}),
-            "top_k": self.top_k,
-            "max_turns": self.max_turns,
-            "reward": self.reward,
-            **({"judge": self.judge} if self.judge is not None else {}),
-        }
-
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["output_dir"] = str(self.output_dir)
         data["init_from"] = None if self.init_from is None else str(self.init_from)
         data["lora_target_modules"] = list(self.lora_target_modules)
         data["ungated_terms"] = list(self.ungated_terms)
+        data["resume_allow_changes"] = list(self.resume_allow_changes)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("lora_target_modules", "ungated_terms"):
+        for name in ("lora_target_modules", "ungated_terms", "resume_allow_changes"):
             if name in values:
                 values[name] = tuple(values[name])
         return cls(**values)

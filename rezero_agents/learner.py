@@ -27,7 +27,13 @@ from rezero_agents import checkpoints
 from rezero_agents.chat import ChatFormatter
 from rezero_agents.collapse import CollapseGuard
 from rezero_agents.episode_log import EpisodeLogWriter
-from rezero_agents.evaluation import carve_validation, evaluate_policy, summarize
+from rezero_agents.evaluation import (
+    DEFAULT_VALIDATION_QUESTIONS,
+    carve_validation,
+    default_validation_size,
+    evaluate_policy,
+    summarize,
+)
 from rezero_agents.grpo_config import GRPOConfig
 from rezero_agents.guidance import Guidance, guidance_for, make_guide
 from rezero_agents.models import load_model, load_tokenizer, lora_config, resolve_model, torch_dtype
@@ -44,9 +50,20 @@ from rezero_env.types import split_tasks
 
 logger = logging.getLogger(__name__)
 
+
+class WarmUpError(ValueError):
+    """The supervised warm-up has no transcripts to learn from (the scripted searcher solves no training question)."""
+
+
 START_WEIGHTS = "start.pt"
 """Checkpoint file (with LoRA) of the adapter weights at the start of training (the KL reference), kept across
 resumes."""
+RESUME_EXTENDS = ("total_steps",)
+"""Settings a resumed run may change without leave because they only extend it (logged; with a decaying learning
+rate schedule total_steps changes the schedule, so it needs ``resume_allow_changes`` then)."""
+RESUME_IGNORED = ("resume", "resume_allow_changes", "output_dir", "run_name", "log_episodes", "save_every")
+"""Settings that do not change what a run computes: its folder (moved), its name, what it logs, how often it
+saves."""
 
 
 class Learner:
@@ -62,6 +79,9 @@ class Learner:
         from accelerate import Accelerator
 
         self.config = config
+        self.output_dir = config.output_dir
+        self.resume_from = self._resume_checkpoint() if config.resume else None
+        """The verified checkpoint :meth:`train` continues from (``resume``), or None."""
         chosen_guide = guide if guide is not None or config.guidance == "none" else make_guide(config.guide)
         device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self.accelerator = Accelerator(cpu=device == "cpu")
@@ -125,13 +145,28 @@ class Learner:
         # environments (plain Gymnasium envs)
         self.train_envs = [self.make_env(config.train_split) for _ in range(config.rollout_batch_size)]
         num_tasks = len(split_tasks(self.train_envs[0]))
-        self.train_tasks, self.validation_tasks = carve_validation(
-            num_tasks, config.validation_questions, config.validation_seed
-        )
+        validation = config.validation_questions
+        if validation is None:
+            validation = default_validation_size(num_tasks)
+            logger.info(
+                "Validation split: %d of the %d questions of split %r held out (validation_questions unset: "
+                "min(%d, a fifth)); %d left to train on",
+                validation,
+                num_tasks,
+                config.train_split,
+                DEFAULT_VALIDATION_QUESTIONS,
+                num_tasks - validation,
+            )
+        if config.eval_every and not validation:
+            raise ValueError(
+                f"eval_every needs a validation split, and the {num_tasks} questions of split {config.train_split!r} "
+                "leave none by default: set validation_questions (never the test split), or eval_every 0"
+            )
+        self.train_tasks, self.validation_tasks = carve_validation(num_tasks, validation, config.validation_seed)
         if config.questions_per_step > len(self.train_tasks):
             raise ValueError(
                 f"questions_per_step={config.questions_per_step} exceeds the {len(self.train_tasks)} training "
-                f"tasks of split {config.train_split!r} ({config.validation_questions} held out for validation)"
+                f"tasks of split {config.train_split!r} ({validation} held out for validation)"
             )
 
         # help for the groups in which every sample fails (guidance="trajectory"/"prefix")
@@ -147,7 +182,6 @@ class Learner:
         """Called as ``progress(phase, done, total)`` during evaluations (per wave), the warm-up and training (per
         step), e.g. by ``scripts/demo.py`` to show one progress bar per phase."""
         self.sft_done = config.sft_warmup_steps == 0
-        self.output_dir = config.output_dir
         self.writer: Any = None
         self.episode_log: EpisodeLogWriter | None = None
         if self.is_main:
@@ -309,7 +343,11 @@ class Learner:
             logger.warning("The reward preset judges no answers: warming up on all scripted transcripts")
         sequences = sft_sequences(self.formatter, episodes, only_correct=judged)[:needed]
         if not sequences:
-            raise RuntimeError("The scripted searcher answered no training question correctly: no warm-up data")
+            raise WarmUpError(
+                f"the supervised warm-up ({steps} steps, sft_warmup_steps) imitates the scripted searcher, which "
+                f"answered none of {len(episodes)} training questions of {config.env_id} correctly (it plays the "
+                "synthetic world's question forms); pass --sft-warmup-steps 0 on this dataset"
+            )
         optimizer = torch.optim.AdamW(self.trainable, lr=config.sft_learning_rate)
         losses = []
         tokens = 0
@@ -554,6 +592,40 @@ class Learner:
         own = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(step)
         self._saved = (own, sft_done) if own.resolve() == folder.resolve() else None  # resuming: already saved
 
+    def _resume_checkpoint(self) -> Path | None:
+        """The checkpoint ``resume`` continues from (:meth:`latest_checkpoint`), once its config is compared with
+        this run's: a setting that changes the run (all but :data:`RESUME_IGNORED` and :data:`RESUME_EXTENDS`) must
+        be named in ``resume_allow_changes``; every change allowed is logged.
+
+        Raises:
+            rezero_agents.checkpoints.CheckpointError: settings differ (each listed with both values), or the run
+                has checkpoints but none verifies.
+        """
+        config = self.config
+        folder = self.latest_checkpoint()
+        if folder is None:
+            return None
+        saved = checkpoints.read_state(folder).get("config")
+        differences = checkpoints.config_differences(
+            saved if isinstance(saved, dict) else {}, config.to_dict(), GRPOConfig().to_dict()
+        )
+        free = RESUME_IGNORED + (RESUME_EXTENDS if config.lr_scheduler == "constant" else ())
+        refused = [d for d in differences if d[0] not in free and d[0] not in config.resume_allow_changes]
+
+        def listed(changes: Sequence[tuple[str, Any, Any]]) -> str:
+            return ", ".join(f"{key} {old!r} → {new!r}" for key, old, new in changes)
+
+        if refused:
+            raise checkpoints.CheckpointError(
+                folder / checkpoints.STATE,
+                f"resume: settings that change the run differ from the checkpoint's: {listed(refused)}; use another "
+                f"output_dir, or allow them with --resume-allow-changes {' '.join(key for key, _, _ in refused)}",
+            )
+        changed = [d for d in differences if d[0] not in RESUME_IGNORED]
+        if changed:
+            logger.info("Resuming from %s with changed settings: %s", folder, listed(changed))
+        return folder
+
     def latest_checkpoint(self) -> Path | None:
         """The checkpoint ``resume`` continues from: the one ``checkpoints/latest`` names when it verifies, else
         (logged WARNING) the newest that does; None when the run has none.
@@ -578,8 +650,8 @@ class Learner:
         differences of last and best against the start (:func:`rezero_agents.stats.compare`); ``stopped`` says
         why the run ended."""
         config = self.config
-        summary: dict[str, Any] = {"config": config.to_dict()}
-        checkpoint = self.latest_checkpoint() if config.resume else None
+        summary: dict[str, Any] = {"config": config.to_dict(), "validation_questions": len(self.validation_tasks)}
+        checkpoint = self.resume_from if config.resume else None
         if checkpoint is not None:
             self.load(checkpoint)
             logger.info("Resumed from %s at step %d", checkpoint, self.step)
@@ -731,4 +803,3 @@ def _comparisons(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if a and b and "verdicts" in a and "verdicts" in b and set(a["verdicts"]) == set(b["verdicts"]):
             results[name] = compare(a["verdicts"], b["verdicts"]).to_dict()
     return results
-

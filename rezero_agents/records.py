@@ -8,7 +8,8 @@ every line is an object with:
   ``"train-3-5"``; absent in version 1), ``step`` (int, training step; -1 outside training), ``split`` (str),
   ``phase`` (``"train"``, ``"eval"``, ``"sft"`` or ``"live"``), ``group`` (int: episodes of one question in one step
   share it), ``stage`` (str or null: what an evaluation measured — ``"base"``, ``"base+few-shot"``, ``"warm-up"``,
-  ``"step N"``, ``"best"``; null for training episodes),
+  ``"step N"``, ``"best"``, ``"sampled T=0.9"``; null for training episodes), ``sample`` (int, only in sampled
+  evaluations: which of the K samples of its question the episode is, 0 … K-1),
 - ``task``: ``{"id", "question", "answers", "supporting_ids", "meta"}``,
 - ``messages``: the environment's role/content transcript, ``prefix_messages``: the messages the policy was shown
   after the system message and before the question (few-shot worked episodes; ``[]`` when none, absent in version
@@ -16,6 +17,9 @@ every line is an object with:
 - ``reward`` (float), ``reward_terms`` ({name: raw value}), ``reward_weights`` ({name: weight}; ``reward`` is
   ``sum(weight × value)``), ``reward_notes`` ({name: one-line reason}), ``correct`` (bool: the ``correctness`` or
   ``exact_match`` term is 1), ``terminated``, ``truncated`` (bool), ``cut`` (bool: stopped by the token budget),
+  ``turns`` (one entry per assistant turn the policy sampled: ``{"turn", "tokens", "cut"}`` — its number among the
+  assistant turns, the tokens it generated, and whether ``max_new_tokens`` stopped it before it ended, which
+  leaves its last tag open; ``[]`` for a text policy or a guide's episode; absent in older logs),
   ``num_turns`` (int), ``guide`` (bool: played by a guide such as the scripted searcher and trained off-policy,
   not sampled by the policy; absent before guidance existed), ``guide_turns`` (int: assistant turns a guide wrote
   and the policy was shown as context before it sampled the rest, i.e. an expert prefix; absent likewise),
@@ -26,7 +30,8 @@ every line is an object with:
   ``advantage`` (float), ``group_members`` (the ``episode_id`` of every episode of the group, this one included),
   ``group_reward_mean``, ``group_reward_std`` (sample std, ``ddof=1``, as the advantages use), ``loss_mask_runs``
   (the loss mask over ``num_tokens`` tokens, run-length encoded as ``[[value, length], …]``), ``logprobs`` (the
-  sampling policy's log-prob of each trained token, in order: ``len == num_generated_tokens``), optionally
+  sampling policy's log-prob of each trained token under its tempered distribution ``softmax(logits / T)``, in
+  order: ``len == num_generated_tokens``; 0 for a guide's tokens), optionally
   ``ratios`` (the policy ratio of each trained token at the update) and ``tokens`` (the text of every token of the
   sequence, decoded one by one, for the token overlay).
 """
@@ -87,6 +92,9 @@ class Episode:
     loss_mask: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)
+    """Why each sampled turn ended (``Completion.finish_reason``: ``stop``, ``eos`` or ``length``)."""
+    turn_tokens: list[int] = field(default_factory=list)
+    """Tokens each sampled turn generated."""
     guide: bool = False
     """Played by a guide (e.g. the scripted searcher) and tokenised for the learner, not sampled by the policy."""
     guide_turns: int = 0
@@ -159,6 +167,23 @@ def token_texts(tokenizer: Any, token_ids: Sequence[int]) -> list[str]:
     return texts
 
 
+def sampled_turns(episode: Episode) -> list[dict[str, Any]]:
+    """The record's ``turns``: each sampled turn's number among the assistant turns (after any a guide wrote), its
+    generated tokens and whether ``max_new_tokens`` cut it.
+
+    Example:
+        >>> from rezero_env.types import Task
+        >>> episode = Episode(Task("t", "Who?", ("Ada",)), 0, finish_reasons=["stop", "length"], turn_tokens=[9, 48])
+        >>> sampled_turns(episode)
+        [{'turn': 1, 'tokens': 9, 'cut': False}, {'turn': 2, 'tokens': 48, 'cut': True}]
+    """
+    tokens = episode.turn_tokens if len(episode.turn_tokens) == len(episode.finish_reasons) else []
+    return [
+        {"turn": episode.guide_turns + k + 1, "tokens": tokens[k] if tokens else None, "cut": reason == "length"}
+        for k, reason in enumerate(episode.finish_reasons)
+    ]
+
+
 def _rounded(values: Sequence[float]) -> list[float]:
     return [round(float(v), LOGPROB_DECIMALS) if math.isfinite(float(v)) else 0.0 for v in values]
 
@@ -186,9 +211,11 @@ def episode_record(
     stage: str | None = None,
     episode_id: str | None = None,
     learner: Mapping[str, Any] | None = None,
+    sample: int | None = None,
 ) -> dict[str, Any]:
     """The log line of one episode (see the module docstring). ``learner`` is the record's ``learner`` section as
-    :func:`episode_records` builds it; most callers want that function.
+    :func:`episode_records` builds it; most callers want that function. ``sample``: the episode's index among the
+    samples of its question in a sampled evaluation.
 
     Raises:
         ValueError: an empty ``stage`` string.
@@ -216,6 +243,7 @@ def episode_record(
         "terminated": episode.terminated,
         "truncated": episode.truncated,
         "cut": episode.cut,
+        "turns": sampled_turns(episode),
         "num_turns": episode.num_turns,
         "guide": episode.guide,
         "guide_turns": episode.guide_turns,
@@ -229,6 +257,8 @@ def episode_record(
     }
     if learner is not None:
         record["learner"] = dict(learner)
+    if sample is not None:
+        record["sample"] = int(sample)
     return record
 
 
@@ -361,5 +391,6 @@ __all__ = [
     "live_record",
     "now",
     "run_lengths",
+    "sampled_turns",
     "token_texts",
 ]

@@ -148,4 +148,3 @@ class RFTLearner(Learner):
             "trained_episodes": float(len(episodes)),
             "trained_tokens": normalizer,
         }
-

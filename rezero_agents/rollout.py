@@ -138,6 +138,7 @@ def _play_turn(
             completion = completions[index]
             episode.extend(completion.token_ids, trainable=True, logprobs=completion.logprobs)
             episode.finish_reasons.append(completion.finish_reason)
+            episode.turn_tokens.append(len(completion.token_ids))
         if terminated or truncated:
             _finish(episode, info, terminated, truncated)
             continue

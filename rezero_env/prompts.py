@@ -12,6 +12,8 @@ from rezero_env.protocol import INFORMATION_CLOSE, INFORMATION_OPEN
 from rezero_env.types import SearchResult
 
 QUESTION_PLACEHOLDER = "{question}"
+#: A ``{name}`` placeholder (``{"json": 1}`` and ``{a phrase}`` are text, not placeholders).
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a research assistant. You answer questions by searching a document collection; "
@@ -39,16 +41,31 @@ def render_question(template: str, question: str) -> str:
     """Fill the ``{question}`` placeholder of ``template`` (other braces are left alone).
 
     Example:
-        >>> render_question("Q: {question} {json}", "Who?")
-        'Q: Who? {json}'
+        >>> render_question('Q: {question} {"json": 1}', "Who?")
+        'Q: Who? {"json": 1}'
     """
     return template.replace(QUESTION_PLACEHOLDER, question)
 
 
 def validate_prompt_template(template: object) -> str:
-    """Return ``template`` if it is a string holding the ``{question}`` placeholder, else raise ValueError."""
+    """Return ``template`` if it is a string holding the ``{question}`` placeholder and no other ``{name}``
+    placeholder (nothing would fill it: a typo such as ``{questions}``), else raise ValueError.
+
+    Example:
+        >>> validate_prompt_template("Q: {question} {a phrase in braces}")
+        'Q: {question} {a phrase in braces}'
+        >>> validate_prompt_template("Q: {question} {context}")
+        Traceback (most recent call last):
+        ...
+        ValueError: prompt_template: nothing fills the placeholder(s) ['{context}'] (only '{question}' is filled)
+    """
     if not isinstance(template, str) or QUESTION_PLACEHOLDER not in template:
         raise ValueError(f"prompt_template must be a string containing {QUESTION_PLACEHOLDER!r}, got {template!r}")
+    unknown = sorted({p for p in _PLACEHOLDER.findall(template) if p != QUESTION_PLACEHOLDER})
+    if unknown:
+        raise ValueError(
+            f"prompt_template: nothing fills the placeholder(s) {unknown} (only {QUESTION_PLACEHOLDER!r} is filled)"
+        )
     return template
 
 

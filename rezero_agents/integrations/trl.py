@@ -22,7 +22,9 @@ the wrapper chain) plus :func:`rezero_env.types.split_tasks` to list the split.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from rezero_agents.chat import ChatFormatter
-from rezero_agents.episode_log import EpisodeLogWriter, episode_record
+from rezero_agents.episode_log import EpisodeLogWriter, episode_records
 from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.rollout import Episode, collect_episodes
 from rezero_env.rewards.base import RewardTerm
@@ -205,8 +207,12 @@ class TRLAdapter:
             TRL's ``max_completion_length`` (the last ``<information>`` block may overrun it).
         prefix_messages: Messages the model sees after the system message of every episode (e.g.
             :data:`rezero_agents.prompting.FEW_SHOT_MESSAGES`); never trained on.
-        episode_log: Append every rollout episode to this JSON Lines file (the playback UI reads it); processes
-            other than the first write ``<stem>.rank<N>.jsonl`` next to it.
+        episode_log: Append every rollout episode to this JSON Lines file (a str or a path; the playback UI reads
+            it); processes other than the first write ``<stem>.rank<N>.jsonl`` next to it. Each record carries what
+            TRL trained with: the advantage TRL computed (once TRL has scored the batch: the records of a step are
+            written when it ends), the group-mates (the ``num_generations`` episodes of a prompt), the env mask as
+            the loss mask, the sampled log-probs and the token texts, under TRL's step numbering (the first step
+            is 1, as in TRL's logs).
 
     Example:
         >>> import gymnasium as gym, rezero_env
@@ -223,7 +229,7 @@ class TRLAdapter:
         max_new_tokens: int = 128,
         max_sequence_tokens: int | None = None,
         prefix_messages: Sequence[Message] = (),
-        episode_log: Path | None = None,
+        episode_log: str | os.PathLike[str] | None = None,
     ) -> None:
         if max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -234,7 +240,7 @@ class TRLAdapter:
         self.max_new_tokens = max_new_tokens
         self.max_sequence_tokens = max_sequence_tokens
         self.prefix_messages = list(prefix_messages)
-        self.episode_log = episode_log
+        self.episode_log = Path(episode_log) if episode_log is not None else None
         probe = self.make_env()
         terms = env_reward_terms(probe)
         if not terms:
@@ -248,6 +254,8 @@ class TRLAdapter:
         self._task_ids: dict[str, str] | None = None
         self._calls = 0
         self._writer: EpisodeLogWriter | None = None
+        self._pending: list[_PendingBatch] = []
+        self._flushers: set[int] = set()  # the trainers a flushing callback was added to
 
     def make_env(self) -> gym.Env[str, str]:
         env: gym.Env[str, str] = gym.make(self.env_id, **self.env_kwargs)
@@ -316,8 +324,10 @@ class TRLAdapter:
         ``env_reward`` and ``task_id``."""
         from trl.models.utils import unwrap_model_for_generation
 
+        self.flush_log(trainer)  # the previous batch: TRL has scored it since
         task_ids = [self.task_id(prompt) for prompt in prompts]
         args = trainer.args
+        generations = max(1, int(getattr(trainer, "num_generations", None) or args.num_generations))
         formatter = ChatFormatter(trainer.processing_class, self.prefix_messages)
         sampling = SamplingConfig(
             temperature=float(args.temperature),
@@ -343,44 +353,87 @@ class TRLAdapter:
                 self._envs[: len(prompts)],
                 policy,
                 [{"task_id": task_id} for task_id in task_ids],
+                groups=[i // generations for i in range(len(prompts))],  # TRL repeats each prompt in a row
                 seed=seed,
                 sampling=sampling,
                 max_sequence_tokens=budget,
             )
         if self.episode_log is not None:
-            self._log(episodes, trainer)
+            self._pending.append(_PendingBatch(episodes, int(trainer.state.global_step) + 1, formatter.tokenizer))
+            if id(trainer) not in self._flushers:
+                self._flushers.add(id(trainer))
+                trainer.add_callback(_flush_callback(self, trainer))
         return episodes_to_trl(episodes, formatter)
 
     def _next_seed(self, seed: int, process: int) -> int:
         self._calls += 1
         return int(np.random.SeedSequence([seed, process, self._calls]).generate_state(1)[0])
 
-    def _log(self, episodes: Sequence[Episode], trainer: Any) -> None:
+    def flush_log(self, trainer: Any) -> None:
+        """Write the rollouts TRL has scored since the last call to the episode log, each with the advantage TRL
+        computed for it (called at the start of every rollout and at the end of every step and of training)."""
+        if not self._pending or self.episode_log is None:
+            return
+        rank, world = int(trainer.accelerator.process_index), int(trainer.accelerator.num_processes)
         if self._writer is None:
-            assert self.episode_log is not None
-            rank = int(trainer.accelerator.process_index)
             path = self.episode_log if rank == 0 else self.episode_log.with_suffix(f".rank{rank}.jsonl")
             self._writer = EpisodeLogWriter(path)
+        # TRL keeps the advantages of its latest scored batch, every process's in process order
+        scored = list(getattr(trainer, "_logs", {}).get("advantages", ()))
         model = str(getattr(trainer.accelerator.unwrap_model(trainer.model).config, "_name_or_path", ""))
         split = str(getattr(self._envs[0].unwrapped, "split", ""))
-        self._writer.write(
-            episode_record(
-                episode,
-                run_id=str(trainer.args.run_name or trainer.args.output_dir),
-                step=int(trainer.state.global_step),
-                split=split,
-                phase="train",
-                policy="trl-grpo",
-                model=model,
+        for position, batch in enumerate(self._pending):
+            size = len(batch.episodes)
+            latest = position == len(self._pending) - 1
+            advantages = scored[len(scored) - world * size :][rank * size : (rank + 1) * size] if latest else []
+            if len(advantages) != size:
+                logger.warning("TRL's advantages of step %d are not available: logged without them", batch.step)
+            self._writer.write(
+                episode_records(
+                    batch.episodes,
+                    run_id=str(trainer.args.run_name or trainer.args.output_dir),
+                    step=batch.step,
+                    split=split,
+                    phase="train",
+                    policy="trl-grpo",
+                    model=model,
+                    advantages=[float(a) for a in advantages] if len(advantages) == size else None,
+                    tokenizer=batch.tokenizer,
+                    id_prefix=f"r{rank}-" if rank else "",
+                )
             )
-            for episode in episodes
-        )
+        self._pending.clear()
 
     # --- environment_factory path -----------------------------------------------------------------------------
 
     def environment_factory(self) -> SearchQAToolEnv:
         """TRL's ``environment_factory``: a fresh :class:`SearchQAToolEnv` over a new env."""
         return SearchQAToolEnv(self.make_env())
+
+
+@dataclass
+class _PendingBatch:
+    """A rollout's episodes, waiting for TRL to score them (the advantages) before they are logged."""
+
+    episodes: list[Episode]
+    step: int
+    """TRL's number of the step that trains on them (its logs count from 1)."""
+    tokenizer: Any
+
+
+def _flush_callback(adapter: TRLAdapter, trainer: Any) -> Any:
+    """A ``transformers`` trainer callback that writes the adapter's scored rollouts at the end of each step and of
+    training (the first rollout adds it to the trainer)."""
+    from transformers import TrainerCallback
+
+    class FlushEpisodeLog(TrainerCallback):
+        def on_step_end(self, *args: Any, **kwargs: Any) -> None:
+            adapter.flush_log(trainer)
+
+        def on_train_end(self, *args: Any, **kwargs: Any) -> None:
+            adapter.flush_log(trainer)
+
+    return FlushEpisodeLog()
 
 
 def episodes_to_trl(episodes: Sequence[Episode], formatter: ChatFormatter) -> dict[str, list[Any]]:

@@ -288,22 +288,45 @@ class PlaybackApp:
 
     # --- compare --------------------------------------------------------------------------------------------
 
-    def compare_choices(self, task_id: str | None) -> tuple[Any, Any, str]:
-        """Task id → choices for both sides (every episode of that question), preselected to the first and the
-        last (e.g. before and after training), and their side-by-side HTML."""
+    def compare_choices(self, task_id: str | None, episode_id: float | None = None) -> tuple[Any, Any, str]:
+        """Task id → choices for both sides (every episode of that question) and their side-by-side HTML. From an
+        open episode (``episode_id``, "Compare this question"): that episode on the left and, on the right, its
+        first group-mate (a training episode) or else the question's latest other episode (another stage or
+        step) — the right side's list picks any other. Without one: the first and the last episode (e.g. before
+        and after training)."""
         task_id = (task_id or "").strip()
         with self.lock:
-            ids = self.index.episodes_of_task(task_id)
-            choices = [(self.index.label(int(i)), int(i)) for i in ids[:MAX_COMPARE_CHOICES]]
+            ids = [int(i) for i in self.index.episodes_of_task(task_id)]
+            viewed = int(episode_id) if episode_id is not None and int(episode_id) in ids else None
+            mates: list[int] = []
+            if viewed is not None:
+                try:
+                    found = [m.number for m in self._mates(self.index.record(viewed))]
+                except (IndexError, OSError, EpisodeLogError):
+                    found = []
+                mates = [number for number in found if number is not None and number != viewed]
+            shown = ids[:MAX_COMPARE_CHOICES]
+            for kept in [] if viewed is None else [viewed, *mates]:  # the viewed episode and its mates are offered
+                if kept not in shown:
+                    shown.append(kept)
+            choices = [(self._choice_label(i, viewed, mates), i) for i in shown]
         if not choices:
             message = f"No episodes of task {task_id!r}." if task_id else "Type a task id or open an episode first."
             return gr.update(choices=[], value=None), gr.update(choices=[], value=None), render_notice(message)
-        left, right = choices[0][1], choices[-1][1]
+        if viewed is None:
+            left, right = choices[0][1], choices[-1][1]
+        else:
+            others = [i for i in ids if i != viewed]
+            left, right = viewed, (mates[0] if mates else others[-1] if others else viewed)
         return (
             gr.update(choices=choices, value=left),
             gr.update(choices=choices, value=right),
             self.compare(left, right),
         )
+
+    def _choice_label(self, episode_id: int, viewed: int | None, mates: Sequence[int]) -> str:
+        mark = " · (viewed)" if episode_id == viewed else " · (group-mate)" if episode_id in mates else ""
+        return self.index.label(episode_id) + mark
 
     def compare(self, left: float | None, right: float | None) -> str:
         """Two episode ids → their compact renderings side by side."""
@@ -480,11 +503,17 @@ def build_app(
                     "guide's episodes and the samples after a guide prefix are series of their own, so `· train` "
                     "holds the policy's unaided samples."
                 )
-                summary_plot = gr.Plot(label="reward, accuracy and reward terms by step", elem_id="rz-summary-plot")
+                summary_plot = gr.Plot(  # no label: Gradio's would cover the first panel's title
+                    label="reward, accuracy and reward terms by step", show_label=False, elem_id="rz-summary-plot"
+                )
                 with gr.Accordion("plot data", open=False):
                     steps_table = gr.Dataframe(interactive=False, elem_id="rz-plot-data")
                 searches_plot = gr.BarPlot(
-                    x="searches", y="episodes", color="series", title="Searches per episode", height=320
+                    x="searches",
+                    y="share of episodes",
+                    color="series",
+                    title="Searches per episode (each series' share of its episodes)",
+                    height=320,
                 )
             with gr.Tab("Live", id="live"):
                 gr.Markdown(
@@ -564,7 +593,7 @@ def build_app(
             task_id,
             [compare_task, tabs],
             api_visibility="private",
-        ).then(app.compare_choices, compare_task, [left, right, compare_html], api_visibility="private")
+        ).then(app.compare_choices, [compare_task, episode_id], [left, right, compare_html], api_visibility="private")
         compare_task.submit(app.compare_choices, compare_task, [left, right, compare_html], api_name="compare_task")
         left.input(app.compare, [left, right], compare_html, api_name="compare")
         right.input(app.compare, [left, right], compare_html, api_visibility="private")

@@ -8,9 +8,9 @@ open (a training run writing one step at a time) is picked up by :meth:`EpisodeI
 was appended.
 
 Lines follow :mod:`rezero_agents.episode_log`'s rules: blank lines are ignored, a corrupt or partial line (not a
-JSON object with a ``schema_version``, or invalid UTF-8) is skipped and counted, a record of another schema version
-raises :class:`~rezero_agents.episode_log.EpisodeLogError`. Records missing a field the list needs are skipped and
-counted too.
+JSON object with a ``schema_version``, or invalid UTF-8) is skipped and counted, and so is a record of another
+schema version (named with its version in the warning) and a record missing a field the list needs. The list's
+text cells are cut to :data:`CELL_CHARS` here, on the server, so a huge answer never reaches the browser whole.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rezero_agents.episode_log import EpisodeLogError, parse_episode_line
+from rezero_agents.records import READABLE_SCHEMA_VERSIONS
 from rezero_env.protocol import first_answer
 from rezero_env.rewards.search_diversity import normalize_query
 from rezero_env.types import Message
@@ -38,6 +39,10 @@ logger = logging.getLogger(__name__)
 LOG_PATTERN = "episodes*.jsonl"
 #: How many skipped line numbers a warning names per file.
 SHOWN_LINE_NUMBERS = 10
+#: Characters of a question, answer or gold answer the list shows (the episode view reads the whole record).
+CELL_CHARS = 300
+#: Characters of a question kept for the text filter.
+SEARCHABLE_CHARS = 2_000
 Outcome = Literal["all", "correct", "incorrect"]
 SortOrder = Literal["log", "reward", "-reward", "step", "-step", "searches", "-searches"]
 SORT_ORDERS: tuple[SortOrder, ...] = ("log", "reward", "-reward", "step", "-step", "searches", "-searches")
@@ -277,6 +282,8 @@ class SourceState:
     indexed_bytes: int = 0
     skipped: list[int] = field(default_factory=list)
     malformed: dict[int, str] = field(default_factory=dict)
+    other_versions: dict[int, str] = field(default_factory=dict)
+    """Line number → the schema version of a record this code does not read (skipped)."""
     partial_tail: bool = False
     identity: tuple[int, int] = (0, 0)  # (device, inode): a rewritten file is indexed again from the start
 
@@ -309,6 +316,17 @@ class SourceState:
             if self.malformed:
                 first = min(self.malformed)
                 parts.append(f"line {first}: {self.malformed[first]}")
+        if self.other_versions:
+            lines = sorted(self.other_versions)
+            shown = ", ".join(str(n) for n in lines[:SHOWN_LINE_NUMBERS]) + (
+                ", …" if len(lines) > SHOWN_LINE_NUMBERS else ""
+            )
+            versions = ", ".join(dict.fromkeys(self.other_versions[n] for n in lines))
+            readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
+            parts.append(
+                f"{len(lines)} line{'s' * (len(lines) != 1)} of another schema version skipped (line {shown}: "
+                f"schema_version {versions}; this version reads {readable})"
+            )
         if self.partial_tail:
             parts.append(f"the last line ({self.lines + 1}) is incomplete — still being written? Reload to retry")
         return f"{self.path}: " + "; ".join(parts) if parts else None
@@ -388,6 +406,16 @@ def paginate(ids: npt.NDArray[np.int64], page: int, page_size: int) -> Page:
     number = min(max(1, int(page)), pages)
     start = (number - 1) * page_size
     return Page(ids[start : start + page_size], number, pages, len(ids))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with "…" when it was longer.
+
+    Example:
+        >>> _clip("abcdef", 3), _clip("abc", 3)
+        ('abc…', 'abc')
+    """
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class _Codes:
@@ -506,7 +534,11 @@ class EpisodeIndex:
                 source.indexed_bytes = offset
                 if not raw.strip():
                     continue
-                record = parse_episode_line(raw, source.path, line_number)
+                try:
+                    record = parse_episode_line(raw, source.path, line_number)
+                except EpisodeLogError as error:  # written by another version of rezero: skipped, counted
+                    source.other_versions[line_number] = _clip(repr(error.version), 20)
+                    continue
                 if record is None:
                     source.skipped.append(line_number)
                     continue
@@ -544,10 +576,10 @@ class EpisodeIndex:
                     self._terms.setdefault(name, [math.nan] * (position + 1))[position] = value
                 rewards.append(summary.reward)
                 correct.append(summary.correct)
-                self._questions.append(summary.question)
-                self._lowered.append(f"{summary.question}\n{summary.task_id}".casefold())
-                self._gold.append(summary.gold)
-                self._predicted.append(summary.predicted)
+                self._questions.append(_clip(summary.question, CELL_CHARS))
+                self._lowered.append(f"{summary.question[:SEARCHABLE_CHARS]}\n{summary.task_id}".casefold())
+                self._gold.append(_clip(summary.gold, CELL_CHARS))
+                self._predicted.append(None if summary.predicted is None else _clip(summary.predicted, CELL_CHARS))
         columns = np.asarray(table, np.int64).reshape(len(table), len(_INT_COLUMNS))
         for position, name in enumerate(_INT_COLUMNS):
             self._ints[name] = np.concatenate([self._ints[name], columns[:, position]])
@@ -576,7 +608,7 @@ class EpisodeIndex:
 
     @property
     def skipped_lines(self) -> int:
-        return sum(len(s.skipped) + len(s.malformed) for s in self.sources)
+        return sum(len(s.skipped) + len(s.malformed) + len(s.other_versions) for s in self.sources)
 
     def filter(self, query: EpisodeFilter) -> npt.NDArray[np.int64]:
         """Ids of the episodes that pass ``query``, in its sort order."""

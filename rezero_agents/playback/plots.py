@@ -104,13 +104,16 @@ def terms_by_step(columns: dict[str, npt.NDArray[Any]], ids: npt.NDArray[np.int6
 
 
 def searches_histogram(columns: dict[str, npt.NDArray[Any]], ids: npt.NDArray[np.int64]) -> pd.DataFrame:
-    """One row per series and number of searches: ``series``, ``searches`` (a label), ``episodes``."""
+    """One row per series and number of searches: ``series``, ``searches`` (a label), ``episodes`` and ``share of
+    episodes`` (of the series' episodes: each series sums to 1, so hundreds of training episodes do not drown an
+    evaluation stage's few dozen)."""
     if not len(ids):
-        return pd.DataFrame({"series": [], "searches": [], "episodes": []})
+        return pd.DataFrame({"series": [], "searches": [], "episodes": [], "share of episodes": []})
     frame = _frame(columns, ids)
     table = frame.groupby(["series", "searches"], sort=True).size().reset_index(name="episodes")
+    table["share of episodes"] = (table["episodes"] / table.groupby("series")["episodes"].transform("sum")).round(4)
     table["searches"] = table["searches"].astype(int).astype(str)
-    return table[["series", "searches", "episodes"]]
+    return table[["series", "searches", "episodes", "share of episodes"]]
 
 
 def summary_figure(steps: pd.DataFrame, terms: pd.DataFrame) -> Any:

@@ -1,7 +1,8 @@
 """Episode records as HTML: the transcript as a chat (``<think>``, ``<search>``, ``<information>`` and ``<answer>``
 styled apart, each search's results in a ``<details>`` block), the gold answer beside the predicted one, the
 searches and the per-term reward table; for episodes of guided training, what the guide did (a banner, and the
-assistant turns it wrote marked in the transcript).
+assistant turns it wrote marked in the transcript); a turn that ``max_new_tokens`` cut off ("cut at N tokens",
+its closing tag never written) is marked on the turn and beside how the episode ended.
 
 Logs hold model output, so every piece of log text is escaped before it is placed in the markup; only the markup
 written here is HTML. The styles (:data:`CSS`) use the ``rz-`` class prefix.
@@ -124,6 +125,27 @@ def render_message_content(text: str) -> str:
     return "".join(parts)
 
 
+def cut_turns(record: Mapping[str, Any]) -> dict[int, int | None]:
+    """Assistant turn number → the tokens it generated, for each turn that ``max_new_tokens`` cut (the record's
+    ``turns``; none in logs older than the field).
+
+    Example:
+        >>> cut_turns({"turns": [{"turn": 1, "tokens": 9, "cut": False}, {"turn": 2, "tokens": 48, "cut": True}]})
+        {2: 48}
+    """
+    turns = record.get("turns")
+    found: dict[int, int | None] = {}
+    for turn in turns if isinstance(turns, list) else ():
+        if isinstance(turn, Mapping) and turn.get("cut") is True and isinstance(turn.get("turn"), int):
+            tokens = turn.get("tokens")
+            found[int(turn["turn"])] = tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
+    return found
+
+
+def _cut_text(tokens: int | None) -> str:
+    return f"cut at {tokens} tokens" if tokens is not None else "cut by the token limit"
+
+
 def render_transcript(
     messages: Sequence[Any],
     searches: Sequence[Any] = (),
@@ -131,13 +153,15 @@ def render_transcript(
     prefix_messages: Sequence[Any] = (),
     guide_turns: int = 0,
     guide: bool = False,
+    cut: Mapping[int, int | None] | None = None,
 ) -> str:
     """The chat: system prompt and question prompt folded, assistant turns by block, each ``<information>``
     message as an expandable list of its results (with the doc ids of the matching search). ``prefix_messages``
     (the worked examples the policy was shown, not part of the environment's transcript) are folded in after the
     system prompt, where the policy saw them. The first ``guide_turns`` assistant turns are marked as written by the
     guide (context the policy was shown, not trained); with ``guide`` every assistant turn is marked as the
-    guide's."""
+    guide's; the turns in ``cut`` (:func:`cut_turns`) say that ``max_new_tokens`` stopped them."""
+    cut = cut or {}
     prefix = [m for m in prefix_messages if isinstance(m, Mapping)]
     prefix_html = ""
     if prefix:
@@ -177,6 +201,8 @@ def render_transcript(
                 else ("", "")
             )
             mark = f' · <span class="rz-guide-tag">guide</span> {esc(note)}' if note else ""
+            if turn in cut:
+                mark += f' · <span class="rz-cut">✂ {esc(_cut_text(cut[turn]))} (max_new_tokens)</span>'
             parts.append(
                 f'<div class="rz-msg rz-assistant{" " + kind if kind else ""}"><div class="rz-role">'
                 f"assistant · turn {turn}{mark}</div>{render_message_content(content)}</div>"
@@ -346,6 +372,13 @@ def _meta(record: Mapping[str, Any], location: str | None) -> str:
     ending = [name for name in ("terminated", "truncated", "cut") if record.get(name) is True]
     if ending:
         items.append(f"<span><b>ended</b> {esc(', '.join(ending))}</span>")
+    cut = cut_turns(record)
+    if cut:
+        shown = "; ".join(f"turn {turn} {_cut_text(tokens)}" for turn, tokens in sorted(cut.items()))
+        items.append(
+            f'<span class="rz-cut-meta"><b>token limit</b> {esc(shown)} (its tag left open: the reward rules read '
+            "that message as it was cut)</span>"
+        )
     tokens = record.get("num_tokens")
     if tokens:
         items.append(
@@ -525,6 +558,7 @@ def render_episode(
             prefix or [],
             guide_turns=guide_turns(record),
             guide=origin(record) == "guide",
+            cut=cut_turns(record),
         )
         + (f"<h4>Tokens the learner saw</h4>{tokens}" if tokens else "")
         + "</div>"
@@ -641,7 +675,8 @@ CSS = """
 .rz-bad { color: #b91c1c; font-weight: 700; text-transform: none; }
 .rz-meta { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; color: #4b5563; }
 .rz-body { display: grid; gap: 14px; }
-.rz-wide { grid-template-columns: minmax(0, 2fr) minmax(280px, 1fr); }
+.rz-wide { grid-template-columns: minmax(0, 2fr) minmax(300px, 1fr); }
+.rz-side { min-width: 0; overflow-x: auto; }
 .rz-compact { grid-template-columns: minmax(0, 1fr); }
 .rz-compact .rz-side { order: -1; }
 .rz-episode h4 { margin: 4px 0 6px; font-size: 13px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em;
@@ -711,11 +746,15 @@ CSS = """
 .rz-guide-episode { border-left-color: #0f766e; background: #f0fdfa; }
 .rz-guide-turn { border-left: 4px dashed #9ca3af; background: #f9fafb; color: #6b7280; }
 .rz-flag { background: #fee2e2; color: #991b1b; border-radius: 4px; font-size: 11px; padding: 0 5px; margin-left: 8px; }
-.rz-why { font-size: 11px; color: #4b5563; }
+.rz-why { font-size: 11px; color: #4b5563; overflow-wrap: anywhere; }
+.rz-side .rz-table td { overflow-wrap: anywhere; }
+.rz-cut { background: #fee2e2; color: #991b1b; border-radius: 4px; padding: 0 5px; font-weight: 700;
+  text-transform: none; letter-spacing: 0; }
+.rz-cut-meta { color: #991b1b; }
 .rz-sum td { font-size: 11px; color: #4b5563; }
 .rz-tokens { border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px 8px; }
 .rz-token-text { font-family: ui-monospace, monospace; font-size: 11px; white-space: pre-wrap; word-break: break-all;
-  max-height: 420px; overflow-y: auto; line-height: 1.6; }
+  line-height: 1.6; }
 .rz-tok-masked { color: #9ca3af; }
 .rz-tok-trained { background: #c7d2fe; color: #1e1b4b; border-bottom: 1px solid #6366f1; }
 .rz-compare-summary { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); gap: 16px;

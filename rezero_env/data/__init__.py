@@ -16,6 +16,10 @@ Formats named with their files in ``options``:
 - ``"search-r1"``: ``{"corpus": PATH, "questions": PATH}`` (or ``"train"``/``"test"`` paths instead of ``"questions"``).
 - ``"hf:<save_to_disk folder, data folder or Hub name>"``: a Hugging Face ``datasets`` dataset of questions plus
   ``{"corpus": ...}`` and column names (:mod:`rezero_env.data.hf`).
+
+Every loader of files checks the gold answers under the dataset's recommended judge: one that normalises to nothing
+(``"the"``, ``"!!!"``) is a ``DataFormatError`` naming ``file:line``, or, with the option ``{"empty_golds": "drop"}``
+(any format), its question is dropped with a logged warning (:mod:`rezero_env.data.golds`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 
 from rezero_env.data.dataset import QADataset, train_test_indices
 from rezero_env.data.files import DataFormatError
+from rezero_env.data.golds import OPTION as EMPTY_GOLDS
+from rezero_env.data.golds import empty_golds_policy
 from rezero_env.data.hf import PREFIX as HF_PREFIX
 from rezero_env.data.hf import load_hf
 from rezero_env.data.native import load_native
@@ -41,6 +47,9 @@ SEARCH_R1 = "search-r1"
 SEARCH_R1_OPTIONS = ("corpus", "questions", "train", "test")
 _PATH_OPTIONS = SEARCH_R1_OPTIONS  # options holding file paths (made absolute for the cache key)
 DATA_DIR_VARIABLE = "REZERO_DATA_DIR"
+PREPARE_SCRIPT = "prepare.py"
+"""A dataset that is fetched rather than stored has ``data/<name>/prepare.py`` (nanoGPT style)."""
+_SHIPPED_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def load_dataset(dataset: str | os.PathLike[str] | QADataset, options: Mapping[str, Any] | None = None) -> QADataset:
@@ -61,7 +70,9 @@ def load_dataset(dataset: str | os.PathLike[str] | QADataset, options: Mapping[s
         if options:
             raise ValueError("dataset_options only apply to datasets loaded by name or path")
         return dataset
+    empty_golds_policy(options)  # a bad value fails here, whatever the format
     if dataset == DEFAULT_DATASET:
+        options.pop(EMPTY_GOLDS, None)  # built in code: its golds are checked by its tests
         if not options:
             return default_world()
         try:
@@ -96,9 +107,11 @@ def resolve_folder(dataset: str | os.PathLike[str]) -> Path:
         for root in searched:
             if (root / path).is_dir():
                 return (root / path).resolve()
+    prepare = _SHIPPED_DATA / path.name / PREPARE_SCRIPT
+    hint = f"; prepare it with python data/{path.name}/{PREPARE_SCRIPT}" if path.name and prepare.is_file() else ""
     raise FileNotFoundError(
         f"Dataset {str(dataset)!r} is neither {DEFAULT_DATASET!r}, an existing folder, nor a folder under "
-        f"{[str(p) for p in searched]} (set ${DATA_DIR_VARIABLE} to add places to look)"
+        f"{[str(p) for p in searched]} (set ${DATA_DIR_VARIABLE} to add places to look){hint}"
     )
 
 
@@ -106,30 +119,51 @@ def resolve_folder(dataset: str | os.PathLike[str]) -> Path:
 def _load_folder(folder_name: str, options: tuple[tuple[str, str], ...]) -> QADataset:
     folder = Path(folder_name)
     kwargs = dict(options)
+    policy = empty_golds_policy(kwargs)
+    kwargs.pop(EMPTY_GOLDS, None)
     if (folder / "corpus.jsonl").is_file() and is_search_r1_corpus(folder / "corpus.jsonl"):
         return _load_search_r1(folder_name, options)
     if (folder / "corpus.jsonl").is_file():
         _reject_options(folder, kwargs)
-        return load_native(folder)
+        return load_native(folder, empty_golds=policy)
     if (folder / "chunks.csv").is_file():
         _reject_options(folder, kwargs)
-        return load_rezero(folder)
+        return load_rezero(folder, empty_golds=policy)
+    if (folder / PREPARE_SCRIPT).is_file() and not (folder / "questions.jsonl").is_file():
+        raise FileNotFoundError(
+            f"{folder}: the dataset is not prepared yet (no corpus.jsonl, chunks.csv or questions.jsonl); run "
+            f"python {_shown(folder / PREPARE_SCRIPT)} first (its README says what it fetches)"
+        )
     if text_files(folder):
         unknown = set(kwargs) - {"questions", "max_chars"}
         if unknown:
-            raise ValueError(f"Bad dataset_options for a text folder: {sorted(unknown)}; use 'questions', 'max_chars'")
+            raise ValueError(
+                f"Bad dataset_options for a text folder: {sorted(unknown)}; use 'questions', 'max_chars', "
+                f"'{EMPTY_GOLDS}'"
+            )
         questions = Path(kwargs["questions"]) if "questions" in kwargs else None
-        return load_text_folder(folder, questions=questions, max_chars=int(kwargs.get("max_chars", 1000)))
+        max_chars = int(kwargs.get("max_chars", 1000))
+        return load_text_folder(folder, questions=questions, max_chars=max_chars, empty_golds=policy)
     raise DataFormatError(
         f"{folder}: not a dataset folder; expected corpus.jsonl + questions.jsonl (rezero or Search-R1), chunks.csv + "
         "questions.jsonl (ReZero) or markdown/text files"
     )
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (``data/rezero-apollo/prepare.py``)."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 @functools.lru_cache(maxsize=8)
 def _load_search_r1(folder_name: str | None, options: tuple[tuple[str, str], ...]) -> QADataset:
     """A Search-R1 corpus and its questions: from a folder (``options`` may replace its files) or from ``options``."""
     kwargs = dict(options)
+    policy = empty_golds_policy(kwargs)
+    kwargs.pop(EMPTY_GOLDS, None)
     unknown = sorted(set(kwargs) - set(SEARCH_R1_OPTIONS))
     if unknown:
         raise ValueError(f"Bad dataset_options for Search-R1 data: {unknown}; valid: {list(SEARCH_R1_OPTIONS)}")
@@ -148,8 +182,8 @@ def _load_search_r1(folder_name: str | None, options: tuple[tuple[str, str], ...
     if folder_name is not None:
         folder = Path(folder_name)
         corpus, found = folder_sources(folder) if not given else (folder / "corpus.jsonl", given)
-        return load_search_r1(Path(kwargs.get("corpus", corpus)), found, name=folder.name)
-    return load_search_r1(Path(kwargs["corpus"]), given)
+        return load_search_r1(Path(kwargs.get("corpus", corpus)), found, name=folder.name, empty_golds=policy)
+    return load_search_r1(Path(kwargs["corpus"]), given, empty_golds=policy)
 
 
 @functools.lru_cache(maxsize=8)
@@ -159,7 +193,9 @@ def _load_hf(source: str, options: tuple[tuple[str, str], ...]) -> QADataset:
 
 def _reject_options(folder: Path, options: Mapping[str, str]) -> None:
     if options:
-        raise ValueError(f"{folder}: this dataset format takes no dataset_options, got {sorted(options)}")
+        raise ValueError(
+            f"{folder}: this dataset format takes no dataset_options but '{EMPTY_GOLDS}', got {sorted(options)}"
+        )
 
 
 __all__ = [

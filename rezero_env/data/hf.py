@@ -12,6 +12,8 @@ or a Hub name (``datasets.load_dataset``; offline, only a cached one loads). Opt
   ``golden_answers``; a string, a list of strings or SQuAD's ``{"text": [...]}``), ``question_id_column`` (default
   ``id`` when present, else ``<split>-<row>``).
 - ``split``: load only this split; ``config``: the Hub configuration name.
+- ``empty_golds``: ``"error"`` (default) or ``"drop"``: what to do with a question whose gold answer normalises to
+  nothing under ``em_f1`` (:mod:`rezero_env.data.golds`).
 
 A dataset with two or more splits keeps them; a single split gets ReZero's split (10 % test, seed 42).
 ``datasets`` is imported only when such a dataset is loaded.
@@ -26,6 +28,7 @@ from typing import Any
 
 from rezero_env.data.dataset import QADataset
 from rezero_env.data.files import DataFormatError, identifier
+from rezero_env.data.golds import Origin, empty_golds_policy, keep_judgeable
 from rezero_env.data.native import splits_for
 from rezero_env.data.search_r1 import parse_contents, parse_question, read_corpus_file
 from rezero_env.types import Document, Task
@@ -44,6 +47,7 @@ OPTIONS = (
     "question_id_column",
     "split",
     "config",
+    "empty_golds",
 )
 ANSWER_COLUMNS = ("answers", "answer", "golden_answers")
 _BATCH = 10_000
@@ -60,7 +64,10 @@ def load_hf(source: str, options: Mapping[str, str], name: str | None = None) ->
             "or 'hf:<name>'"
         )
     parts = open_hf(source, split=options.get("split"), config=options.get("config"))
-    tasks, splits = _tasks(source, parts, options)
+    origins: list[Origin] = []
+    tasks, splits = _tasks(source, parts, options, origins)
+    keep = keep_judgeable(tasks, origins, "em_f1", empty_golds_policy(options))
+    tasks, splits = [tasks[i] for i in keep], [splits[i] for i in keep]
     if not tasks:
         raise DataFormatError(f"Hugging Face dataset {source!r} (splits {sorted(parts)}): no questions")
     documents = read_corpus(options["corpus"], options)
@@ -126,7 +133,9 @@ def _rows(dataset: Any, columns: list[str]) -> Iterator[tuple[int, dict[str, Any
             index += 1
 
 
-def _tasks(source: str, parts: Mapping[str, Any], options: Mapping[str, str]) -> tuple[list[Task], list[str | None]]:
+def _tasks(
+    source: str, parts: Mapping[str, Any], options: Mapping[str, str], origins: list[Origin]
+) -> tuple[list[Task], list[str | None]]:
     question_column = options.get("question_column", "question")
     tasks: list[Task] = []
     splits: list[str | None] = []
@@ -154,6 +163,7 @@ def _tasks(source: str, parts: Mapping[str, Any], options: Mapping[str, str]) ->
             seen[task.id] = where
             tasks.append(task)
             splits.append(part if len(parts) > 1 else None)
+            origins.append((where, answer_column))
     return tasks, splits
 
 

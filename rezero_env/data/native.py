@@ -11,7 +11,8 @@
      "supporting_ids": ["person-0001-life"], "meta": {"level": "single-hop"}, "split": "train"}
 
 Ids are strings or integers, unique within their file; answers, questions, titles and splits are strings with more
-than whitespace (a number answer is written in quotes); every supporting id names a document of the corpus. Both
+than whitespace (a number answer is written in quotes); every supporting id names a document of the corpus; no
+answer normalises to nothing under the ``em_f1`` judge (``"the"``, ``"!!!"``: :mod:`rezero_env.data.golds`). Both
 files hold at least one record. Anything else is a :class:`~rezero_env.data.files.DataFormatError` naming the file,
 the line and the field.
 """
@@ -33,6 +34,7 @@ from rezero_env.data.files import (
     read_jsonl,
     string_list,
 )
+from rezero_env.data.golds import Origin, keep_judgeable
 from rezero_env.types import Document, Task
 
 CORPUS_FILE = "corpus.jsonl"
@@ -78,9 +80,13 @@ def parse_task(record: dict[str, Any], path: Path, line_number: int, default_id:
 
 
 def read_tasks(
-    path: Path, document_ids: Collection[str] | None = None, corpus: str = "the corpus"
+    path: Path,
+    document_ids: Collection[str] | None = None,
+    corpus: str = "the corpus",
+    origins: list[Origin] | None = None,
 ) -> tuple[list[Task], list[str | None]]:
-    """Tasks of a ``questions.jsonl`` file and each one's split name (None when the line gives none).
+    """Tasks of a ``questions.jsonl`` file and each one's split name (None when the line gives none); ``origins``, when
+    given, gets each task's ``file:line`` and answers field.
 
     DataFormatError on a bad field, a repeated task id, or (with ``document_ids``) a supporting id that is not one
     of them (``corpus`` names where they come from).
@@ -101,6 +107,8 @@ def read_tasks(
             )
         tasks.append(task)
         splits.append(split)
+        if origins is not None:
+            origins.append((f"{path}:{line_number}", "answers" if "answers" in record else "answer"))
     return tasks, splits
 
 
@@ -124,13 +132,18 @@ def splits_for(splits: list[str | None]) -> dict[str, tuple[int, ...]]:
     return train_test_indices(len(splits))
 
 
-def load_native(folder: Path) -> QADataset:
-    """Load a folder holding ``corpus.jsonl`` and ``questions.jsonl``."""
+def load_native(folder: Path, empty_golds: str = "error") -> QADataset:
+    """Load a folder holding ``corpus.jsonl`` and ``questions.jsonl`` (``empty_golds="drop"``: drop the questions
+    whose gold normalises to nothing instead of failing)."""
     corpus_path, questions_path = folder / CORPUS_FILE, folder / QUESTIONS_FILE
     documents = read_documents(corpus_path)
     require_records(corpus_path, len(documents), "documents", folder)
-    tasks, splits = read_tasks(questions_path, {doc.doc_id for doc in documents}, str(corpus_path))
+    origins: list[Origin] = []
+    tasks, splits = read_tasks(questions_path, {doc.doc_id for doc in documents}, str(corpus_path), origins)
     require_records(questions_path, len(tasks), "questions", folder)
+    keep = keep_judgeable(tasks, origins, "em_f1", empty_golds)
+    tasks, splits = [tasks[i] for i in keep], [splits[i] for i in keep]
+    require_records(questions_path, len(tasks), "questions left once those with empty golds were dropped", folder)
     return QADataset(
         name=folder.name,
         documents=tuple(documents),

@@ -3,6 +3,8 @@
 ``chunks.csv`` has the columns ``chunk_id,content,metadata``; each line of ``questions.jsonl`` is
 ``{"id": <chunk id the question was made from>, "question", "answer", "supporting_paragraphs": [...]}``.
 The split is ReZero's: ``datasets`` ``train_test_split(test_size=0.1, seed=42)`` over the questions in file order.
+Answers are checked under the ``contains`` judge (:mod:`rezero_env.data.golds`): one that normalises to nothing is an
+error naming its line, or, with ``empty_golds="drop"``, its question is dropped (the others keep their split).
 Task ids are ``apollo-<line index>`` (ReZero's ``id`` repeats: two questions per chunk); the supporting paragraph
 texts are kept in ``task.meta["supporting_paragraphs"]`` so the em_chunk reward can use them exactly as ReZero does.
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from rezero_env.data.dataset import QADataset, train_test_indices
 from rezero_env.data.files import DataFormatError, field, identifier, nonempty_string, read_csv, read_jsonl, string_list
+from rezero_env.data.golds import Origin, keep_judgeable, kept_splits
 from rezero_env.data.native import require_records
 from rezero_env.types import Document, Task
 
@@ -20,13 +23,15 @@ CHUNKS_FILE = "chunks.csv"
 QUESTIONS_FILE = "questions.jsonl"
 
 
-def load_rezero(folder: Path, name: str | None = None) -> QADataset:
-    """Load a folder in ReZero's format."""
+def load_rezero(folder: Path, name: str | None = None, empty_golds: str = "error") -> QADataset:
+    """Load a folder in ReZero's format (``empty_golds="drop"``: drop the questions whose gold normalises to nothing
+    under ``contains`` instead of failing)."""
     chunks_path, questions_path = folder / CHUNKS_FILE, folder / QUESTIONS_FILE
     documents = read_chunks(chunks_path)
     require_records(chunks_path, len(documents), "documents", folder)
     known_ids = {doc.doc_id for doc in documents}
     tasks: list[Task] = []
+    origins: list[Origin] = []
     for line_number, record in read_jsonl(questions_path):
         where = f"{questions_path}:{line_number}"
         chunk_id = identifier(field(record, "id", questions_path, line_number, (str, int)), "id", where)
@@ -47,12 +52,17 @@ def load_rezero(folder: Path, name: str | None = None) -> QADataset:
                 meta={"chunk_id": chunk_id, "supporting_paragraphs": list(paragraphs)},
             )
         )
+        origins.append((where, "answer"))
     require_records(questions_path, len(tasks), "questions", folder)
+    keep = keep_judgeable(tasks, origins, "contains", empty_golds)
+    splits = kept_splits(train_test_indices(len(tasks)), keep)  # ReZero's split over the file, as it drew it
+    tasks = [tasks[i] for i in keep]
+    require_records(questions_path, len(tasks), "questions left once those with empty golds were dropped", folder)
     return QADataset(
         name=name or folder.name,
         documents=tuple(documents),
         tasks=tuple(tasks),
-        splits=train_test_indices(len(tasks)),
+        splits=splits,
         source=str(questions_path),
         recommended_judge="contains",  # LLM-written golds; agents answer in sentences (data/judge-agreement)
     )

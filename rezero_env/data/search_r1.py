@@ -26,6 +26,7 @@ from typing import Any
 
 from rezero_env.data.dataset import QADataset
 from rezero_env.data.files import DataFormatError, identifier, optional_title, read_jsonl
+from rezero_env.data.golds import Origin, keep_judgeable
 from rezero_env.data.native import require_records, splits_for
 from rezero_env.data.rezero_format import read_chunks
 from rezero_env.types import Document, Task
@@ -192,8 +193,11 @@ def _pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-def read_questions(sources: Sequence[QuestionSource]) -> tuple[list[Task], list[str | None]]:
-    """Tasks of the question files and each one's split: the file's split when given, else the row's ``split``."""
+def read_questions(
+    sources: Sequence[QuestionSource], origins: list[Origin] | None = None
+) -> tuple[list[Task], list[str | None]]:
+    """Tasks of the question files and each one's split: the file's split when given, else the row's ``split``;
+    ``origins``, when given, gets where each task was read and its answers field."""
     tasks: list[Task] = []
     splits: list[str | None] = []
     seen: dict[str, str] = {}
@@ -207,6 +211,8 @@ def read_questions(sources: Sequence[QuestionSource]) -> tuple[list[Task], list[
             seen[task.id] = where
             tasks.append(task)
             splits.append(file_split or row_split)
+            if origins is not None:
+                origins.append((where, "golden_answers"))
         require_records(path, len(tasks) - before, "questions")
     return tasks, splits
 
@@ -227,11 +233,22 @@ def folder_sources(folder: Path) -> tuple[Path, list[QuestionSource]]:
     return folder / CORPUS_FILE, sources
 
 
-def load_search_r1(corpus: Path, questions: Sequence[QuestionSource], name: str | None = None) -> QADataset:
-    """Load a Search-R1 corpus file and its question files (each with the split it holds, or None)."""
+def load_search_r1(
+    corpus: Path, questions: Sequence[QuestionSource], name: str | None = None, empty_golds: str = "error"
+) -> QADataset:
+    """Load a Search-R1 corpus file and its question files (each with the split it holds, or None); gold answers are
+    checked under ``em_f1`` (:mod:`rezero_env.data.golds`)."""
     documents = read_corpus_file(corpus)
     require_records(corpus, len(documents), "documents")
-    tasks, splits = read_questions(questions)
+    origins: list[Origin] = []
+    tasks, splits = read_questions(questions, origins)
+    keep = keep_judgeable(tasks, origins, "em_f1", empty_golds)
+    tasks, splits = [tasks[i] for i in keep], [splits[i] for i in keep]
+    if not tasks:
+        raise DataFormatError(
+            f"{' + '.join(str(path) for path, _ in questions)}: no questions left once those with "
+            "empty golds were dropped"
+        )
     dataset_name = name or f"{corpus.stem}:{'+'.join(path.stem for path, _ in questions)}"
     return QADataset(
         name=dataset_name,

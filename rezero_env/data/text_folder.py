@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rezero_env.data.dataset import QADataset
 from rezero_env.data.files import DataFormatError, read_jsonl, read_text, string_list
+from rezero_env.data.golds import Origin, keep_judgeable
 from rezero_env.data.native import check_supporting_ids, parse_task, require_records, splits_for
 from rezero_env.types import Document, Task
 
@@ -84,8 +85,11 @@ def _cut(paragraph: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def load_text_folder(folder: Path, questions: Path | None = None, max_chars: int = 1000) -> QADataset:
-    """Load a folder of markdown/text files and its questions."""
+def load_text_folder(
+    folder: Path, questions: Path | None = None, max_chars: int = 1000, empty_golds: str = "error"
+) -> QADataset:
+    """Load a folder of markdown/text files and its questions (gold answers checked under ``em_f1``,
+    :mod:`rezero_env.data.golds`)."""
     files = text_files(folder)
     if not files:
         raise DataFormatError(f"{folder}: no {'/'.join(TEXT_SUFFIXES)} files found")
@@ -104,6 +108,7 @@ def load_text_folder(folder: Path, questions: Path | None = None, max_chars: int
     chunk_ids = {doc.doc_id for doc in documents}
     tasks: list[Task] = []
     splits: list[str | None] = []
+    origins: list[Origin] = []
     first_line: dict[str, int] = {}
     for line_number, record in read_jsonl(questions_path):
         where = f"{questions_path}:{line_number}"
@@ -119,7 +124,11 @@ def load_text_folder(folder: Path, questions: Path | None = None, max_chars: int
             task = _with_supporting_paragraphs(task, paragraphs, documents, questions_path, line_number)
         tasks.append(task)
         splits.append(split)
+        origins.append((where, "answers" if "answers" in record else "answer"))
     require_records(questions_path, len(tasks), "questions", folder)
+    keep = keep_judgeable(tasks, origins, "em_f1", empty_golds)
+    tasks, splits = [tasks[i] for i in keep], [splits[i] for i in keep]
+    require_records(questions_path, len(tasks), "questions left once those with empty golds were dropped", folder)
     return QADataset(
         name=folder.name,
         documents=tuple(documents),

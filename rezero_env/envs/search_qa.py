@@ -73,7 +73,8 @@ class SearchQAEnv(gym.Env[str, str]):
 
     ## Starting state
     A task drawn uniformly from the split with ``self.np_random``, or pinned with
-    ``reset(options={"task_index": i})``, ``{"task_id": "..."}`` or ``{"task": Task(...)}``.
+    ``reset(options={"task_index": i})``, ``{"task_id": "..."}`` or ``{"task": Task(...)}`` (an option given as
+    None is an error, not a random draw).
 
     ## Episode end
     - terminated: the message holds an ``<answer>…</answer>``, or holds no ``<search>…</search>``;
@@ -103,7 +104,8 @@ class SearchQAEnv(gym.Env[str, str]):
       the same dataset in a process (indexes are built once); randomized engines (noisy) get their own copy, seeded
       from the environment's ``np_random`` on every reset.
     - ``top_k`` (5), ``max_turns`` (10), ``max_query_chars`` (1,024; longer queries are cut before searching).
-    - ``system_prompt`` (None omits the system message) and ``prompt_template`` (must contain ``{question}``).
+    - ``system_prompt`` (None omits the system message) and ``prompt_template`` (must contain ``{question}`` and no
+      other ``{name}`` placeholder).
     - ``render_mode``: ``"ansi"`` returns the transcript as text.
 
     ## Version history
@@ -243,6 +245,9 @@ class SearchQAEnv(gym.Env[str, str]):
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             raise ValueError(f"Unknown reset option(s) {unknown}; valid: {list(RESET_OPTIONS)}")
+        for key in RESET_OPTIONS:
+            if key in options and options[key] is None:
+                raise ValueError(f"Reset option {key!r} is None: give a value or leave the option out (a random task)")
         given = [key for key in RESET_OPTIONS if options.get(key) is not None]
         if len(given) > 1:
             raise ValueError(f"Pass at most one of {list(RESET_OPTIONS)} to reset(), got {given}")

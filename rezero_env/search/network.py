@@ -4,7 +4,9 @@
   string an engine produces: error messages, log records and the results themselves (a server may echo a token in
   an error body or in a result). It is the only place secrets are recognised, so both engines redact the same way.
 - :class:`Deadline` bounds one HTTP request as a whole (connect, headers and body): when it passes, the request's
-  socket is shut down, so a server dripping one byte at a time cannot hold a step beyond ``timeout``.
+  socket is shut down, so a server dripping one byte at a time cannot hold a step beyond ``timeout``;
+  :func:`deadline_opener` is urllib's opener with connections a deadline watches (the ``remote`` engine and the
+  ``llm`` judge's endpoint use it), :func:`error_detail` a short excerpt of an error reply, secrets masked.
 - :class:`StepBudget` bounds one search across its attempts and the waits between them (``total_timeout``);
   :func:`retry_delay` and :func:`parse_retry_after` give both engines the same backoff and ``Retry-After`` rules,
   and :class:`Fault` the same description of a failed attempt.
@@ -16,6 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import functools
+import http.client
 import json
 import logging
 import math
@@ -23,7 +27,9 @@ import re
 import socket
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -288,6 +294,69 @@ def _shutdown(target: Any) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+class WatchedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket the current :class:`Deadline` shuts down when it passes (the socket itself,
+    which the response keeps reading from after urllib drops the connection's reference to it)."""
+
+    def connect(self) -> None:
+        super().connect()
+        deadline = current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class WatchedHTTPSConnection(http.client.HTTPSConnection):
+    """:class:`WatchedHTTPConnection` for HTTPS (the TLS socket is watched)."""
+
+    def connect(self) -> None:
+        super().connect()
+        deadline = current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, with connections the current :class:`Deadline` cuts when it passes."""
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(WatchedHTTPConnection, req)
+
+
+class DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    """urllib's HTTPS handler, with connections the current :class:`Deadline` cuts when it passes."""
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            WatchedHTTPSConnection,
+            req,
+            context=self._context,  # type: ignore[attr-defined]
+            check_hostname=self._check_hostname,  # type: ignore[attr-defined]
+        )
+
+
+@functools.cache
+def deadline_opener() -> urllib.request.OpenerDirector:
+    """urllib's default opener (proxies from the environment, redirects) with the deadline-aware handlers."""
+    return urllib.request.build_opener(DeadlineHTTPHandler, DeadlineHTTPSHandler)
+
+
+def error_detail(error: urllib.error.HTTPError, redact: Callable[[str], str]) -> str:
+    """A short excerpt of an error reply's body (FastAPI's ``detail`` when there is one), secrets masked before it is
+    cut (so no part of a secret survives the cut)."""
+    try:
+        body = error.read(2048)
+    except (OSError, http.client.HTTPException, ValueError):
+        return ""
+    try:
+        decoded = loads_json(body)
+        detail = decoded.get("detail", decoded) if isinstance(decoded, dict) else decoded
+        text = detail if isinstance(detail, str) else json.dumps(detail)
+    except ValueError:
+        text = body.decode("utf-8", "replace")
+    text = " ".join(redact(text).split())
+    return f": {text[:300]}" if text else ""
+
+
 class StepBudget:
     """The time one search may spend across its attempts and the waits between them (``total_timeout``).
 
@@ -420,6 +489,8 @@ __all__ = [
     "attempt_deadline",
     "check_seconds",
     "current_deadline",
+    "deadline_opener",
+    "error_detail",
     "loads_json",
     "parse_retry_after",
     "retry_delay",

@@ -17,7 +17,6 @@ the same corpus as the environment's dataset.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import http.client
 import json
@@ -38,7 +37,8 @@ from rezero_env.search.network import (
     StepBudget,
     attempt_deadline,
     check_seconds,
-    current_deadline,
+    deadline_opener,
+    error_detail,
     loads_json,
     parse_retry_after,
     retry_delay,
@@ -222,11 +222,11 @@ class RemoteSearch:
             raise Fault(timed_out, retryable=False)
         request = urllib.request.Request(self.url, data=body, headers=self._headers, method="POST")
         try:
-            with _opener().open(request, timeout=max(deadline.remaining(), 1e-3)) as response:
+            with deadline_opener().open(request, timeout=max(deadline.remaining(), 1e-3)) as response:
                 raw = response.read(self.max_response_bytes + 1)
         except urllib.error.HTTPError as error:
             try:
-                detail = _error_detail(error, self._redact)
+                detail = error_detail(error, self._redact)
             finally:
                 error.close()
             if deadline.expired:
@@ -253,52 +253,6 @@ class RemoteSearch:
 def _json_bytes(payload: Any) -> bytes:
     """``payload`` as UTF-8 JSON."""
     return json.dumps(payload).encode("utf-8")
-
-
-class _WatchedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection whose socket the current :class:`Deadline` shuts down when it passes (the socket itself,
-    which the response keeps reading from after urllib drops the connection's reference to it)."""
-
-    def connect(self) -> None:
-        super().connect()
-        deadline = current_deadline()
-        if deadline is not None:
-            deadline.watch(self.sock)
-
-
-class _WatchedHTTPSConnection(http.client.HTTPSConnection):
-    """:class:`_WatchedHTTPConnection` for HTTPS (the TLS socket is watched)."""
-
-    def connect(self) -> None:
-        super().connect()
-        deadline = current_deadline()
-        if deadline is not None:
-            deadline.watch(self.sock)
-
-
-class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
-    """urllib's HTTP handler, with connections the current :class:`Deadline` cuts when it passes."""
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_WatchedHTTPConnection, req)
-
-
-class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
-    """urllib's HTTPS handler, with connections the current :class:`Deadline` cuts when it passes."""
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(
-            _WatchedHTTPSConnection,
-            req,
-            context=self._context,  # type: ignore[attr-defined]
-            check_hostname=self._check_hostname,  # type: ignore[attr-defined]
-        )
-
-
-@functools.cache
-def _opener() -> urllib.request.OpenerDirector:
-    """urllib's default opener (proxies from the environment, redirects) with the deadline-aware handlers."""
-    return urllib.request.build_opener(_DeadlineHTTPHandler, _DeadlineHTTPSHandler)
 
 
 def _check_headers(headers: object) -> None:
@@ -450,23 +404,6 @@ def _parse_hit(hit: Any, rank: int, fault: str) -> SearchResult:
     elif isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
         raise SearchError(f"{fault}: 'id' must be a string or an integer, got {doc_id!r}")
     return SearchResult(doc_id=str(doc_id), text=text, score=float(score), title=title or None)
-
-
-def _error_detail(error: urllib.error.HTTPError, redact: Callable[[str], str]) -> str:
-    """A short excerpt of an error reply's body (FastAPI's ``detail`` when there is one), secrets masked before it is
-    cut (so no part of a secret survives the cut)."""
-    try:
-        body = error.read(2048)
-    except (OSError, http.client.HTTPException, ValueError):
-        return ""
-    try:
-        decoded = loads_json(body)
-        detail = decoded.get("detail", decoded) if isinstance(decoded, dict) else decoded
-        text = detail if isinstance(detail, str) else _json_bytes(detail).decode("utf-8")
-    except ValueError:
-        text = body.decode("utf-8", "replace")
-    text = " ".join(redact(text).split())
-    return f": {text[:300]}" if text else ""
 
 
 def _describe(reason: object) -> str:

@@ -32,6 +32,8 @@ Options (constructor arguments, also accepted in ``search_options``):
   ``"general"``; or ``"news"``, ``"finance"``), ``include_domains`` / ``exclude_domains`` (sequences of domains):
   passed to Tavily's search endpoint.
 - ``max_concurrency`` (4): threads used by ``batch_search``.
+- ``max_response_bytes`` (64 MiB, as the ``remote`` engine): a reply longer than this is refused (not retried)
+  without being read whole.
 
 Results: ``SearchResult(doc_id=url, text=content, score=score, title=title)``, best (highest score) first, at most
 ``min(k, 20)`` (Tavily's limit).
@@ -99,6 +101,8 @@ SEARCH_DEPTHS = ("basic", "advanced", "fast", "ultra-fast")
 TOPICS = ("general", "news", "finance")
 #: Bumped when the cache file layout or the key derivation changes (old files are then simply not found).
 CACHE_VERSION = 1
+#: The longest reply read (as the ``remote`` engine); a longer one is refused.
+MAX_RESPONSE_BYTES = 64 * 2**20
 
 
 class WebSearch:
@@ -143,6 +147,7 @@ cache_dir=None)
         max_concurrency: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         total_timeout: float | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         del documents
         self._api_key = _resolve_api_key(api_key)
@@ -151,7 +156,8 @@ cache_dir=None)
         self.timeout = check_seconds("WebSearch option", "timeout", timeout, positive=True)
         self.backoff = check_seconds("WebSearch option", "backoff", backoff)
         self.max_backoff = check_seconds("WebSearch option", "max_backoff", max_backoff)
-        for name, value, low in (("max_retries", max_retries, 0), ("max_concurrency", max_concurrency, 1)):
+        counts = (("max_retries", max_retries, 0), ("max_concurrency", max_concurrency, 1))
+        for name, value, low in (*counts, ("max_response_bytes", max_response_bytes, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"WebSearch option {name} must be an integer >= {low}, got {value!r}")
         if search_depth not in SEARCH_DEPTHS:
@@ -171,6 +177,7 @@ cache_dir=None)
         self.include_domains = _domains("include_domains", include_domains)
         self.exclude_domains = _domains("exclude_domains", exclude_domains)
         self.max_concurrency = max_concurrency
+        self.max_response_bytes = max_response_bytes
         self.sleep = sleep
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         if self.cache_dir is not None:
@@ -346,7 +353,8 @@ cache_dir=None)
             adapter = _deadline_adapter_class()()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            session.hooks["response"].append(functools.partial(_check_reply, redact=self._redact))
+            check = functools.partial(_check_reply, redact=self._redact, limit=self.max_response_bytes)
+            session.hooks["response"].append(check)
             client = self._tavily.TavilyClient(
                 api_key=self._api_key, api_base_url=self.base_url, client_source="rezero", session=session
             )
@@ -427,9 +435,15 @@ cache_dir=None)
                 Path(temporary).unlink(missing_ok=True)
 
 
-def _check_reply(response: requests.Response, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
+def _check_reply(
+    response: requests.Response,
+    *args: Any,
+    redact: Callable[[str], str],
+    limit: int = MAX_RESPONSE_BYTES,
+    **kwargs: Any,
+) -> None:
     """requests response hook: classify each reply before the Tavily client parses it (``redact`` masks secrets in
-    the service's error text before it is shortened).
+    the service's error text before it is shortened; a body over ``limit`` bytes is refused, read no further).
 
     Raising here is the only way to see what the client hides: it fills a missing ``results`` with ``[]`` and maps
     status codes to its own exceptions (or ``raise None`` for codes it does not know).
@@ -437,7 +451,7 @@ def _check_reply(response: requests.Response, *args: Any, redact: Callable[[str]
     del args, kwargs
     if response.is_redirect:
         return
-    body = response.content  # reads the whole body now, so the connection goes back to the pool
+    body = _read_capped(response, limit)  # reads the body now, so the connection goes back to the pool
     status = response.status_code
     if status == 200:
         try:
@@ -462,6 +476,30 @@ def _check_reply(response: requests.Response, *args: Any, redact: Callable[[str]
         raise Fault(f"the web search service refused the request (HTTP {status}: forbidden or plan limit)", False)
     detail = _detail(body, redact)
     raise Fault(f"the web search service returned HTTP {status}{f': {detail}' if detail else ''}", False)
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    """The body of ``response``, at most ``limit`` bytes of it (a :class:`Fault` when it is longer; the rest is never
+    read), kept as ``response.content`` for the Tavily client."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise Fault(f"the web search service sent a reply over {limit} bytes", retryable=False)
+    if getattr(response, "_content_consumed", False):
+        body: bytes = response.content or b""
+    else:
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=1 << 16):  # requests' errors, as .content would raise
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+        body = b"".join(chunks)
+        response._content = body  # kept for the Tavily client
+    if len(body) > limit:
+        response.close()
+        raise Fault(f"the web search service sent a reply over {limit} bytes", retryable=False)
+    return body
 
 
 @functools.cache

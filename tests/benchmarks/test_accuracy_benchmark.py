@@ -99,8 +99,12 @@ def test_all_policies_on_both_splits(tmp_path: Path, apollo_dir: Path) -> None:
 
 
 def test_resolve_checkpoint_accepts_step_checkpoints_and_run_folders(tmp_path: Path) -> None:
-    step = tmp_path / "run" / "checkpoints" / "step-000003"
-    (step / "model").mkdir(parents=True)  # a folder written by hand or by an old version: read, not verified
+    from rezero_agents.checkpoints import write_checkpoint
+
+    def write_model(folder: Path) -> None:
+        (folder / "config.json").write_text("{}")
+
+    step = write_checkpoint(tmp_path / "run" / "checkpoints", 3, state={}, files={}, write_model=write_model)
     for path in (step, step.parent, step.parent.parent):
         assert accuracy.resolve_checkpoint(path) == step
     assert accuracy.resolve_checkpoint(tmp_path / "elsewhere") is None

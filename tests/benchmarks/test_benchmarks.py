@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks import bm25, env_step
 from benchmarks.common import SuiteResult, Target, write_results
 
@@ -51,3 +53,26 @@ def test_peak_memory_of_a_child_process_is_its_own() -> None:
     )
     assert float(out.stdout) < 200  # Linux's ru_maxrss would report the parent's 300+ MiB here
     del ballast
+
+
+def test_quick_runs_are_smoke_checks_written_under_runs_unless_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 27, item 5: a quick run printed MISS lines and wrote into benchmarks/results/."""
+    import types
+
+    from benchmarks import __main__ as cli
+    from benchmarks import common
+
+    suite = types.SimpleNamespace(run=lambda quick: SuiteResult("env_step", {}, [Target("speed", 1.0, 10.0)], "| a |"))
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: suite)
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(common, "QUICK_RESULTS_DIR", tmp_path / "runs")
+    assert cli.main(["run", "--quick", "--only", "env_step"]) == 0
+    printed = capsys.readouterr().out
+    assert "MISS" not in printed and "smoke check" in printed
+    assert list((tmp_path / "runs").glob("*-quick.json")) and not (tmp_path / "results").exists()
+    assert cli.main(["run", "--quick", "--record", "--only", "env_step"]) == 0
+    assert list((tmp_path / "results").glob("*-quick.json"))
+    assert cli.main(["run", "--only", "env_step"]) == 0
+    assert "MISS speed" in capsys.readouterr().out  # a full run still reports its goals

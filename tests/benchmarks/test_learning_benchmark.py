@@ -109,3 +109,15 @@ def test_a_recorded_part_survives_settings_added_later_at_their_default(tmp_path
     assert learning.reuse_part(config) == {"answer": 42}  # the default keeps the old behaviour
     assert learning.reuse_part(dataclasses.replace(config, tis_cap=2.0)) is None
     assert learning.reuse_part(dataclasses.replace(config, learning_rate=1.0)) is None
+
+
+def test_a_quick_run_says_it_is_a_smoke_check_and_sets_no_goal() -> None:
+    """Issue 27, item 5: ``--quick --only learning`` printed "the whole synthetic test split" and a MISS line."""
+    config = learning.QUICK.config("x").to_dict()
+    result = {"setup": {"preset": "cpu-learning", "config": config, "smoke": learning.QUICK.smoke}, "seeds": {}}
+    table = learning.tables(result)
+    assert "smoke check" in table.lower() and "n = 6" in table and "whole synthetic test split" not in table
+    seeds = {"0": {"comparisons": {"retry_best_minus_warm": {"difference": 0.0}}}}
+    assert learning.targets({**result, "seeds": seeds}) == []
+    full = learning.LearningSetup().config("x").to_dict()
+    assert "whole synthetic test split" in learning.tables({"setup": {"preset": "p", "config": full}, "seeds": {}})

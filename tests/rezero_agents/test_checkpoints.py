@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -398,3 +399,112 @@ def test_evaluate_prompts_a_checkpoint_as_it_was_trained(learner: GRPOLearner, t
     assert policy.formatter.prefix_messages == []
     policy, _ = evaluate.build_policy(evaluate.Args(policy="model", model="tiny-random", checkpoint=folder.parent))
     assert policy.formatter.prefix_messages == []  # a checkpoints/ folder resolves to its latest checkpoint
+
+
+# --- issue 27, item 7: readers read only regular files inside the checkpoint folder ------------------------------
+
+
+def record_as(folder: Path, name: str, size: int) -> None:
+    """Make state.json record ``name`` with ``size`` bytes (what a hostile or damaged state.json can say)."""
+    state = json.loads((folder / "state.json").read_text())
+    state["files"][name] = {"size": size, "sha256": "0" * 64}
+    (folder / "state.json").write_text(json.dumps(state))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "symlink-out"])
+def test_a_recorded_file_that_is_no_regular_file_inside_the_folder_is_refused(
+    learner: GRPOLearner, tmp_path: Path, kind: str
+) -> None:
+    folder = save_at(learner, tmp_path / "run", 1)
+    target = folder / "model" / "adapter_model.safetensors"
+    target.unlink()
+    if kind == "dev-zero":
+        target.symlink_to("/dev/zero")  # read, it never ends: the checksum used to spin forever
+    elif kind == "fifo":
+        os.mkfifo(target)  # opened, it blocks until a writer comes
+    else:
+        outside = tmp_path / "elsewhere.safetensors"
+        outside.write_bytes(b"x")
+        target.symlink_to(outside)
+    record_as(folder, "model/adapter_model.safetensors", 0 if kind != "symlink-out" else 1)
+    with pytest.raises(CheckpointError, match=r"adapter_model\.safetensors.*not a regular file"):
+        checkpoints.verify(folder, training=False)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "other-file"])
+def test_a_latest_that_is_no_small_regular_file_is_refused_without_showing_its_contents(
+    learner: GRPOLearner, tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    step = save_at(learner, tmp_path / "run", 1)
+    latest = step.parent / "latest"
+    latest.unlink()
+    if kind == "dev-zero":
+        latest.symlink_to("/dev/zero")  # used to end in MemoryError
+    elif kind == "fifo":
+        os.mkfifo(latest)  # used to hang
+    else:
+        secret = tmp_path / "secret.txt"
+        secret.write_text("API_KEY=hunter2\n")  # used to be printed in the fallback warning
+        latest.symlink_to(secret)
+    with caplog.at_level(logging.WARNING):
+        assert checkpoints.latest_checkpoint(step.parent, training=False).folder == step  # type: ignore[union-attr]
+    assert "latest" in caplog.text and "not a regular file" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
+def test_a_large_latest_is_refused_unread(
+    learner: GRPOLearner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    step = save_at(learner, tmp_path / "run", 1)
+    (step.parent / "latest").write_text("step-000001" + " " * 10_000 + "secret\n")
+    with caplog.at_level(logging.WARNING):
+        assert checkpoints.latest_checkpoint(step.parent, training=False).folder == step  # type: ignore[union-attr]
+    assert "bytes" in caplog.text and "secret" not in caplog.text
+
+
+def test_a_step_folder_symlinked_to_another_run_is_refused(
+    learner: GRPOLearner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = save_at(learner, tmp_path / "other", 5)
+    own = save_at(learner, tmp_path / "run", 1)
+    (own.parent / "step-000005").symlink_to(other)
+    (own.parent / "latest").write_text("step-000005\n")
+    with caplog.at_level(logging.WARNING):
+        assert checkpoints.latest_checkpoint(own.parent, training=False).folder == own  # type: ignore[union-attr]
+    assert "step-000005" in caplog.text and "symlink" in caplog.text
+    shutil.rmtree(own)  # the symlinked folder is all there is: resume refuses it rather than loading another run
+    with pytest.raises(CheckpointError, match=r"no checkpoint verifies.*symlink"):
+        checkpoints.latest_checkpoint(own.parent, training=True)
+
+
+def test_a_checkpoint_without_state_json_is_refused_unless_allowed(learner: GRPOLearner, tmp_path: Path) -> None:
+    folder = save_at(learner, tmp_path / "run", 1)
+    (folder / "state.json").unlink()  # flipped weights would then load with only a warning
+    with pytest.raises(CheckpointError, match=r"state\.json.*allow-unverified"):
+        checkpoints.resolve(folder)
+    info = checkpoints.resolve(folder, allow_unverified=True)
+    assert info is not None and not info.verified
+    evaluate = _evaluate_script()
+    with pytest.raises(CheckpointError, match="allow-unverified"):
+        evaluate.build_policy(evaluate.Args(policy="model", model="tiny-random", checkpoint=folder))
+    policy, _ = evaluate.build_policy(
+        evaluate.Args(policy="model", model="tiny-random", checkpoint=folder, allow_unverified=True)
+    )
+    assert policy is not None
+
+
+def test_aliased_and_too_many_file_names_are_refused_before_hashing(learner: GRPOLearner, tmp_path: Path) -> None:
+    folder = save_at(learner, tmp_path / "run", 1)
+    state = json.loads((folder / "state.json").read_text())
+    record = state["files"]["model/adapter_model.safetensors"]
+    for alias in ("model/./adapter_model.safetensors", "model//adapter_model.safetensors"):
+        aliased = {**state, "files": {**state["files"], alias: record}}
+        (folder / "state.json").write_text(json.dumps(aliased))
+        with pytest.raises(CheckpointError, match="not in canonical form"):
+            checkpoints.verify(folder, training=False)
+    many = {**state, "files": {f"model/f{i}": record for i in range(checkpoints.MAX_FILES + 1)}}
+    (folder / "state.json").write_text(json.dumps(many))
+    with pytest.raises(CheckpointError, match=rf"{checkpoints.MAX_FILES + 1:,} files"):
+        checkpoints.verify(folder, training=False)

@@ -50,6 +50,8 @@ REQUIRED = {
     # schema 2, since guidance (optional to readers)
     "guide",
     "guide_turns",
+    # schema 2, since cut turns are marked (optional to readers)
+    "turns",
 }
 
 

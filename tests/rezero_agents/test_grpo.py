@@ -358,3 +358,32 @@ def test_gated_shaping_pays_shaping_terms_only_with_a_correct_answer(tmp_path: P
     learner.close()
     with pytest.raises(ValueError, match="named reward preset"):
         GRPOLearner(tiny_config(tmp_path / "x", reward_shaping="gated", reward="custom"))
+
+
+def test_resume_refuses_settings_that_change_the_run_unless_allowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 27, item 2: ``--resume`` after changing the dataset and the learning rate used to continue silently
+    and overwrite config.json."""
+    first = GRPOLearner(tiny_config(tmp_path, total_steps=1))
+    first.train_step()
+    first.save()
+    first.close()
+    saved = (tmp_path / "config.json").read_text()
+    changed = {"learning_rate": 5e-3, "top_k": 2}
+    with pytest.raises(checkpoints.CheckpointError, match=r"state\.json: resume") as refused:
+        GRPOLearner(tiny_config(tmp_path, total_steps=1, resume=True, **changed))
+    assert "learning_rate 0.01 → 0.005" in str(refused.value) and "top_k 3 → 2" in str(refused.value)
+    assert "--resume-allow-changes top_k learning_rate" in str(refused.value)
+    assert (tmp_path / "config.json").read_text() == saved  # refused before anything was written
+
+    with caplog.at_level("INFO", logger="rezero_agents.learner"):  # total_steps only extends the run: allowed
+        allowed = ("learning-rate", "top_k")  # the flag's spelling or the field's
+        resumed = GRPOLearner(
+            tiny_config(tmp_path, total_steps=2, resume=True, resume_allow_changes=allowed, **changed)
+        )
+    assert "total_steps 1 → 2" in caplog.text and "learning_rate 0.01 → 0.005" in caplog.text
+    assert json.loads((tmp_path / "config.json").read_text())["learning_rate"] == 5e-3
+    resumed.close()
+    with pytest.raises(ValueError, match=r"resume_allow_changes.*no_such_field"):
+        tiny_config(tmp_path, resume_allow_changes=("no_such_field",))

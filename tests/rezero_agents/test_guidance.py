@@ -49,8 +49,19 @@ def test_the_guide_term_gradient_matches_a_hand_computation(tiny_model_path: str
     new = scorer(input_ids, attention, targets)
     old = new.detach() - torch.tensor([[0.0] * 5, [0.5] * 4 + [0.0]])  # the sample's ratio e^0.5 is clipped
     loss, stats = grpo_loss(
-        new, old, None, advantages, targets, epsilon=0.2, epsilon_high=0.2, beta=0.0, loss_type="token_mean",
-        normalizer=normalizer, off_policy=off_policy, guide_objective=objective, guide_gamma=GAMMA,
+        new,
+        old,
+        None,
+        advantages,
+        targets,
+        epsilon=0.2,
+        epsilon_high=0.2,
+        beta=0.0,
+        loss_type="token_mean",
+        normalizer=normalizer,
+        off_policy=off_policy,
+        guide_objective=objective,
+        guide_gamma=GAMMA,
     )
     (gradient,) = torch.autograd.grad(loss, weight)
 

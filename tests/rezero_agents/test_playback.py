@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rezero_agents.chat import ChatFormatter
-from rezero_agents.episode_log import EpisodeLogError, EpisodeLogWriter
+from rezero_agents.episode_log import EpisodeLogWriter
 from rezero_agents.guidance import Guidance
 from rezero_agents.models import TINY_MODEL, load_model
 from rezero_agents.objectives import group_advantages
@@ -138,13 +138,20 @@ def test_a_rewritten_log_is_indexed_again(tmp_path: Path, records: list[dict[str
     assert len(index) == 1 and index.record(0)["task"]["id"] == records[3]["task"]["id"]
 
 
-def test_another_schema_version_is_refused_with_file_and_line(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+def test_a_line_of_another_schema_version_is_skipped_and_counted(
+    tmp_path: Path, records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 27, item 4: one ``schema_version: 99`` line among good ones made the app exit (status 2)."""
     path = tmp_path / "episodes.jsonl"
-    path.write_text(json.dumps(records[0]) + "\n" + json.dumps(dict(records[0], schema_version=3)) + "\n")
-    with pytest.raises(
-        EpisodeLogError, match=r"episodes\.jsonl:2: episode log schema_version 3; this version of rezero reads 1 and 2"
-    ):
-        EpisodeIndex.load([path])
+    lines = [records[0], dict(records[0], schema_version=99), records[1], dict(records[1], schema_version=3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    index = EpisodeIndex.load([path])
+    assert len(index) == 2 and index.record(1)["task"]["id"] == records[1]["task"]["id"]
+    assert index.skipped_lines == 2
+    (warning,) = index.warnings()
+    expected = "2 lines of another schema version skipped (line 2, 4: schema_version 99, 3; this version reads 1 and 2)"
+    assert expected in warning
+    assert "schema_version 99" in PlaybackApp(index).warning_html()
 
 
 # --- filters and pages ----------------------------------------------------------------------------------------
@@ -398,7 +405,7 @@ def test_a_branched_sample_marks_the_turns_the_guide_wrote_and_masks_their_token
     assert marked == [
         'assistant · turn 1 · <span class="rz-guide-tag">guide</span> written by the guide (context, not trained)'
     ]
-    assert '<div class="rz-msg rz-assistant"><div class="rz-role">assistant · turn 2</div>' in html  # the policy's
+    assert '<div class="rz-msg rz-assistant"><div class="rz-role">assistant · turn 2' in html  # the policy's
     assert "<td class='rz-num'>1 <span class=\"rz-guide-tag\">guide</span></td>" in html  # the guide's search
     # the overlay agrees: the guide's turn is among the masked (grey) tokens, none of it is trained
     masked = html_text.unescape("".join(re.findall(r'<span class="rz-tok rz-tok-masked">(.*?)</span>', html)))
@@ -531,11 +538,13 @@ def test_gradio_analytics_are_off_by_default(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_checkpoint_folders_are_resolved(tmp_path: Path) -> None:
-    step = tmp_path / "run" / "checkpoints" / "step-000003"
-    (step / "model").mkdir(parents=True)
-    (step / "state.json").write_text(json.dumps({"base_model": "/models/base", "config": {"few_shot": False}}))
-    (step / "model" / "adapter_config.json").write_text("{}")
-    (tmp_path / "run" / "checkpoints" / "latest").write_text("step-000003\n")
+    from rezero_agents.checkpoints import write_checkpoint
+
+    def write_model(folder: Path) -> None:
+        (folder / "adapter_config.json").write_text("{}")
+
+    state = {"base_model": "/models/base", "config": {"few_shot": False}}
+    step = write_checkpoint(tmp_path / "run" / "checkpoints", 3, state=state, files={}, write_model=write_model)
     spec = resolve_checkpoint(str(tmp_path / "run"))
     assert (spec.source, spec.base_model, spec.few_shot) == (str(step / "model"), "/models/base", False)
     assert resolve_checkpoint("tiny-random").source == "tiny-random"
@@ -597,3 +606,72 @@ def test_no_log_text_becomes_markup(texts: list[str]) -> None:
     for tag, attributes in parser.found:
         assert tag in _ALLOWED_TAGS, tag
         assert set(attributes) <= {"class", "style", "colspan"}, attributes
+
+
+# --- issue 27, item 4: cut turns, compare from an episode, layout, bounded list cells --------------------------
+
+
+def test_a_turn_cut_by_the_token_limit_says_so(records: list[dict[str, Any]]) -> None:
+    record = copy.deepcopy(records[0])
+    turns = sum(m["role"] == "assistant" for m in record["messages"])
+    record["turns"] = [{"turn": t, "tokens": 20, "cut": False} for t in range(1, turns)]
+    record["turns"].append({"turn": turns, "tokens": 48, "cut": True})
+    html = render_episode(record)
+    assert html.count("cut at 48 tokens") == 2  # on the turn, and in the run details beside how it ended
+    assert "cut at 20 tokens" not in html
+    assert "cut at" not in render_episode(records[0])
+
+
+def test_compare_this_question_starts_from_the_viewed_episode_and_a_group_mate(
+    guided_log: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, _ = guided_log
+    app = PlaybackApp(EpisodeIndex.load([path]))
+    viewed = SAMPLES[1]
+    left, right, html = app.compare_choices(app.index.task_of(viewed), viewed)
+    assert left["value"] == viewed and right["value"] == SAMPLES[0]  # its first group-mate
+    labels = dict((value, label) for label, value in left["choices"])
+    assert "group-mate" in labels[SAMPLES[0]] and "viewed" in labels[viewed]
+    assert html.count('class="rz-episode"') == 2
+    left, right, _ = app.compare_choices(app.index.task_of(OLD), OLD)  # no mates: the latest other episode
+    assert left["value"] == OLD and right["value"] != OLD
+
+
+def test_layout_the_overlay_grows_the_side_column_fits_and_the_plots_are_readable(
+    log: tuple[Path, dict[str, Any]],
+) -> None:
+    import gradio as gr
+
+    from rezero_agents.playback.app import build_app
+    from rezero_agents.playback.render import CSS
+
+    overlay = re.search(r"\.rz-token-text \{([^}]*)\}", CSS)
+    assert overlay is not None and "max-height" not in overlay.group(1) and "overflow" not in overlay.group(1)
+    side = re.search(r"\.rz-side \{([^}]*)\}", CSS)
+    assert side is not None and "min-width: 0" in side.group(1)
+    assert re.search(r"\.rz-why \{[^}]*overflow-wrap: anywhere", CSS)
+    path, _ = log
+    index = EpisodeIndex.load([path])
+    demo = build_app(index)
+    [plot] = [b for b in demo.blocks.values() if isinstance(b, gr.Plot)]
+    assert plot.show_label is False  # Gradio's label covered the first panel's title
+    histogram = searches_histogram(index.columns(), index.filter(EpisodeFilter()))
+    shares = histogram.groupby("series")["share of episodes"].sum()
+    assert np.allclose(shares.to_numpy(), 1.0)  # each series its own distribution: 384 training episodes no longer
+    # drown an evaluation stage's 32
+
+
+def test_list_cells_are_truncated_on_the_server(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    from rezero_agents.playback.loading import CELL_CHARS
+
+    record = copy.deepcopy(records[0])
+    huge = "x" * 1_000_000  # a 50 MB answer crashed the browser tab: the list sent it whole
+    record["task"]["question"] = huge + "?"
+    record["task"]["answers"] = [huge]
+    record["messages"][-1]["content"] = f"<answer>{huge}</answer>"
+    path = tmp_path / "episodes.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [row] = EpisodeIndex.load([path]).rows([0])
+    for column in ("question", "predicted", "gold"):
+        cell = row[ROW_HEADERS.index(column)]
+        assert len(cell) <= CELL_CHARS + 1 and cell.endswith("…"), column

@@ -127,7 +127,9 @@ def test_base_and_warm_up_evaluations_plot_as_separate_series(
     if ("base", 0) in stages and ("warm-up", 0) in stages:  # same step, two points, never averaged
         assert stages[("base", 0)] != stages[("warm-up", 0)]
         assert f"{round(stages[('base', 0)], 4):g}" in text and f"{round(stages[('warm-up', 0)], 4):g}" in text
-    page.locator("#rz-summary-plot img, #rz-summary-plot canvas, #rz-summary-plot svg").first.wait_for(timeout=WAIT_MS)
+    page.locator(
+        "#rz-summary-plot img:visible, #rz-summary-plot canvas:visible, #rz-summary-plot svg:visible"
+    ).first.wait_for(timeout=WAIT_MS)
     page.screenshot(path=str(ARTIFACTS / "playback-training-plots.png"), full_page=True)
 
 

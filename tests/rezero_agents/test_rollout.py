@@ -80,3 +80,36 @@ def test_waves_reuse_environments(tokenizer) -> None:  # type: ignore[no-untyped
     episodes = collect_episodes(envs, ScriptedSearcher(), [{"task_index": i} for i in range(7)], groups=[0] * 7)
     assert [e.task.id for e in episodes] == [envs[0].unwrapped.tasks[i].id for i in range(7)]  # type: ignore[attr-defined]
     assert all(e.correct and e.token_ids == [] for e in episodes)
+
+
+class CutPolicy:
+    """Writes one message that ``max_new_tokens`` stopped before ``</search>`` was complete."""
+
+    text = "<think>I will search.</think>\n<search>Velmora riv"
+
+    def __init__(self, formatter: ChatFormatter) -> None:
+        self.formatter = formatter
+
+    def generate(
+        self, prompts: Sequence[Sequence[int]], sampling: SamplingConfig, seed: int | None = None
+    ) -> list[Completion]:
+        ids = self.formatter.encode(self.text)[: sampling.max_new_tokens]
+        return [Completion(self.text, ids, [-0.5] * len(ids), "length") for _ in prompts]
+
+
+def test_a_turn_stopped_by_max_new_tokens_is_marked_cut_in_its_record(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    """Issue 27, item 4: such a turn ended the episode ("terminated", format 0) and the log said ``cut: false``."""
+    from rezero_agents.records import episode_records
+
+    formatter = ChatFormatter(tokenizer)
+    env = gym.make("SearchQA-v0", max_turns=4)
+    limit = len(formatter.encode(CutPolicy.text))
+    [episode] = collect_episodes(
+        [env], CutPolicy(formatter), [{"task_index": 3}], sampling=SamplingConfig(max_new_tokens=limit)
+    )
+    [record] = episode_records([episode], run_id="r", step=0, split="train", phase="train", policy="p", model="m")
+    assert record["turns"] == [{"turn": 1, "tokens": limit, "cut": True}]
+    assert record["terminated"] and not record["cut"]  # the episode ended on the broken tag, not on its budget
+    [scripted] = collect_episodes([env], ScriptedTokenPolicy(formatter), [{"task_index": 3}])
+    [record] = episode_records([scripted], run_id="r", step=0, split="train", phase="train", policy="p", model="m")
+    assert [turn["cut"] for turn in record["turns"]] == [False, False]

@@ -29,6 +29,22 @@ def test_train_grpo_rejects_bad_settings(tmp_path: Path) -> None:
     assert result.returncode != 0 and "num_generations must be >= 2" in result.stderr
 
 
+ENV_OPTIONS = ("--env-id", "--dataset", "--search-engine", "--top-k", "--max-turns", "--reward", "--judge")
+
+
+def test_help_lists_the_preset_and_the_shared_environment_options() -> None:
+    """Issue 27, item 1: ``--preset`` was missing from ``--help``, option helps were section banners
+    (``--- environment ---``) and ``train_trl_grpo.py`` had no ``--dataset`` (nor the other environment options)."""
+    grpo = run("scripts/train_grpo.py", "--help")
+    trl = run("scripts/train_trl_grpo.py", "--help")
+    assert grpo.returncode == 0 and trl.returncode == 0, grpo.stderr[-2000:] + trl.stderr[-2000:]
+    assert "--preset {cpu-demo,cpu-learning,rezero-paper,smoke}" in grpo.stdout
+    for script, result in (("train_grpo.py", grpo), ("train_trl_grpo.py", trl)):
+        assert "---" not in result.stdout, f"{script}: a section banner as an option's help"
+        assert [flag for flag in ENV_OPTIONS if f"│ {flag} " not in result.stdout] == [], script  # an option line
+        assert "module:Id" in result.stdout, f"{script}: --env-id module:Id is not documented"
+
+
 def test_evaluate_scripted_policy(tmp_path: Path) -> None:
     result = run("scripts/evaluate.py", "--policy", "scripted", "--num-questions", "10", "--output-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -57,6 +73,14 @@ def test_evaluate_reports_intervals_samples_and_a_paired_comparison(tmp_path: Pa
     assert len(summary["verdicts"]) == 6 and summary["sampled"]["k"] == 2
     assert summary["comparison"]["difference"] == 0 and summary["comparison"]["p_value"] == 1
     assert "McNemar" in second.stdout and "pass@2" in second.stdout
+    # issue 27, item 5: the sampled episodes are logged too, each with its sample index
+    records = [json.loads(line) for line in (tmp_path / "b" / "episodes.jsonl").read_text().splitlines()]
+    sampled = [r for r in records if r.get("sample") is not None]
+    assert len(records) == 6 + 12 and len(sampled) == 12
+    assert sorted((r["task"]["id"], r["sample"]) for r in sampled) == sorted(
+        (task, k) for task in summary["verdicts"] for k in (0, 1)
+    )
+    assert {r["stage"] for r in sampled} == {"sampled T=0.9"}
     other = run(
         "scripts/evaluate.py",
         "--num-questions",

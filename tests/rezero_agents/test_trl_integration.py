@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import re
@@ -24,6 +25,7 @@ from rezero_agents.integrations.trl import (
     episodes_to_trl,
 )
 from rezero_agents.policy import Completion, SamplingConfig
+from rezero_agents.records import expand_runs
 from rezero_agents.rollout import collect_episodes
 from rezero_env.envs.factory import make_search_qa
 from rezero_env.rewards.base import RewardTerm
@@ -201,7 +203,8 @@ def test_one_trl_grpo_step_trains_on_the_env(tokenizer: Any, tmp_path: Path) -> 
     import torch
     from trl import GRPOConfig, GRPOTrainer
 
-    adapter = TRLAdapter(ENV_ID, SHORT, max_new_tokens=12, episode_log=tmp_path / "episodes.jsonl")
+    log = str(tmp_path / "episodes.jsonl")  # a str, as in the README (issue 27, item 3: it crashed inside the step)
+    adapter = TRLAdapter(ENV_ID, SHORT, max_new_tokens=12, episode_log=log)
     dataset = adapter.train_dataset(max_tasks=2)
     formatter = ChatFormatter(tokenizer)
     chain = [formatter.prompt_ids(dataset[0]["prompt"])[-1], *formatter.encode("<search>river</search>")]
@@ -259,7 +262,18 @@ def test_one_trl_grpo_step_trains_on_the_env(tokenizer: Any, tmp_path: Path) -> 
             searched += 1
             assert CHATML_INFORMATION.fullmatch(text), text
     assert searched > 0, "no rollout searched: nothing was masked"
-    assert len((tmp_path / "episodes.jsonl").read_text().splitlines()) == 8
+    # the log carries what TRL used, under TRL's step numbering, so playback shows the advantage and the overlay
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert len(records) == 8 and {r["step"] for r in records} == {trainer.state.log_history[0]["step"]} == {1}
+    assert [r["learner"]["advantage"] for r in records] == pytest.approx(list(trainer._logs["advantages"]), abs=1e-4)
+    for record, mask in zip(records, output["env_mask"], strict=True):
+        learner = record["learner"]
+        assert len(learner["group_members"]) == 4 and record["episode_id"] in learner["group_members"]
+        loss_mask = expand_runs(learner["loss_mask_runs"])  # the prompt's zeros, then TRL's env mask
+        prompt = len(loss_mask) - len(mask)
+        assert loss_mask[prompt:] == mask or loss_mask[prompt + 1 :] == mask[:-1]  # (+ an end of turn TRL got)
+        assert len(learner["tokens"]) == record["num_tokens"] == len(loss_mask)
+        assert len(learner["logprobs"]) == sum(loss_mask) == record["num_generated_tokens"]
 
 
 # --- environment_factory (tool calling) --------------------------------------------------------------------------

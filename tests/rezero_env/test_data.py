@@ -230,7 +230,7 @@ def test_synthetic_options_build_another_world() -> None:
 # --- Issue 14: encodings (item 8), garbage fields (item 9), ids, empty files, nesting (item 10) ---------------------
 
 GOOD_CORPUS = ['{"id": "d1", "text": "hello"}', '{"id": "d2", "title": "Two", "text": "world"}']
-GOOD_QUESTION = '{"id": "q1", "question": "q?", "answers": ["a"], "supporting_ids": ["d1"]}'
+GOOD_QUESTION = '{"id": "q1", "question": "q?", "answers": ["hello"], "supporting_ids": ["d1"]}'
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -360,7 +360,7 @@ def test_an_empty_gold_answer_can_no_longer_be_matched_by_an_empty_answer(tmp_pa
 
 def test_integer_ids_are_kept_as_strings(tmp_path: Path) -> None:
     write_lines(tmp_path / "corpus.jsonl", ['{"id": 7, "text": "hello"}'])
-    write_lines(tmp_path / "questions.jsonl", ['{"id": 3, "question": "q?", "answers": ["a"], "supporting_ids": [7]}'])
+    write_lines(tmp_path / "questions.jsonl", ['{"id": 3, "question": "q?", "answers": ["hi"], "supporting_ids": [7]}'])
     dataset = load_native(tmp_path)
     assert (
         dataset.documents[0].doc_id == "7" and dataset.tasks[0].id == "3" and dataset.tasks[0].supporting_ids == ("7",)
@@ -454,3 +454,16 @@ def test_deeply_nested_json_is_a_format_error(tmp_path: Path) -> None:
     write_lines(tmp_path / "questions.jsonl", [GOOD_QUESTION, nested])
     with pytest.raises(DataFormatError, match=r"questions.jsonl:2: not valid JSON \(nested too deeply\)"):
         load_native(tmp_path)
+
+
+def test_an_unprepared_dataset_names_its_prepare_script(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 27, item 5: ``gym.make("SearchQA-Apollo-v0")`` without the data said only "no questions file"."""
+    import rezero_env  # noqa: F401  (registers the ids)
+
+    monkeypatch.delenv("REZERO_DATA_DIR", raising=False)
+    monkeypatch.chdir(REPO_ROOT)  # data/rezero-apollo holds only prepare.py and its README
+    with pytest.raises(FileNotFoundError, match=r"not prepared.*python data/rezero-apollo/prepare\.py"):
+        gym.make("SearchQA-Apollo-v0")
+    monkeypatch.chdir(tmp_path)  # elsewhere: no ./data at all
+    with pytest.raises(FileNotFoundError, match=r"rezero-apollo.*data/rezero-apollo/prepare\.py"):
+        load_dataset("rezero-apollo")

@@ -37,6 +37,7 @@ def test_default_judge_accepts_em_or_high_f1_only() -> None:
     assert default_judge("the big red harbour crane", ["big red harbour crane"]) == 1.0
     judge = EMF1Judge(f1_threshold=0.5)
     assert judge("Velmora Observatory", ["Velmora"]) == 1.0
+    assert judge("Velmora Orlen", ["Velmora"]) == 0.0  # two names: a list, screened (issue 26)
     with pytest.raises(ValueError):
         EMF1Judge(f1_threshold=0)
 
@@ -50,9 +51,13 @@ answer_words = st.lists(
     answer_words.map(" ".join), st.lists(answer_words.map(" ".join), max_size=3), st.sampled_from([0.3, 0.5, 0.8, 1.0])
 )
 def test_emf1_judge_is_exact_match_or_f1_at_threshold(prediction: str, answers: list[str], threshold: float) -> None:
-    # The judge normalises once and skips hopeless predictions; its verdict must stay the textbook one.
-    expected = 1.0 if exact_match(prediction, answers) else float(token_f1(prediction, answers) >= threshold)
-    assert EMF1Judge(f1_threshold=threshold)(prediction, answers) == expected
+    # The judge normalises once and skips hopeless predictions; unscreened, its verdict must stay the textbook one on
+    # every gold that normalises to something (one that normalises to nothing would accept an empty answer: issue 26).
+    judgeable = [answer for answer in answers if normalize_answer(answer)]
+    expected = 1.0 if exact_match(prediction, judgeable) else float(token_f1(prediction, judgeable) >= threshold)
+    assert EMF1Judge(f1_threshold=threshold, screen=False)(prediction, answers) == expected
+    # the hack screen only ever takes credit away
+    assert EMF1Judge(f1_threshold=threshold)(prediction, answers) <= expected
 
 
 def test_emf1_judge_bounds_its_work_on_huge_predictions() -> None:

@@ -334,11 +334,11 @@ def test_llm_judge_says_clearly_when_the_endpoint_is_down_or_slow() -> None:
         judge("24 amperes", ["24 amperes"])
     with ScriptedServer(lambda n, request: Answer(body=b"x" * 64, drip="head", interval=0.5)) as server:
         judge = make_judge("llm", endpoint=server.url, cache=False, retries=0, timeout=0.3)
-        with pytest.raises(JudgeError, match="did not answer"):
+        with pytest.raises(JudgeError, match=r"timed out after 0\.3 s"):
             judge("24 amperes", ["24 amperes"])
     with ScriptedServer(lambda n, request: Answer(status=401, body=b"bad key")) as server:
         judge = make_judge("llm", endpoint=server.url, cache=False, api_key="k")
-        with pytest.raises(JudgeError, match="HTTP 401 bad key"):
+        with pytest.raises(JudgeError, match="HTTP 401: bad key"):
             judge("24 amperes", ["24 amperes"])
         assert server.received[0].headers["Authorization"] == "Bearer k"
 
@@ -350,7 +350,7 @@ def test_cascade_asks_the_llm_only_when_contains_cannot_decide() -> None:
         assert judge("24 amps", ["24 amperes"]) == 1.0  # contains decides
         assert judge("24 or 36 amperes", ["24 amperes"]) == 0.0  # contains rejects a hedge, certain
         assert len(server.received) == 0
-        assert judge("two dozen amperes", ["24 amperes"]) == 1.0  # contains cannot tell: the llm is asked
+        assert judge("a couple dozen amperes", ["24 amperes"]) == 1.0  # contains cannot tell: the llm is asked
         assert len(server.received) == 1
 
 
@@ -365,8 +365,10 @@ def test_llm_judge_with_a_tiny_local_model(tmp_path: Path) -> None:
     verdicts = judge.verdicts(items)  # type: ignore[attr-defined]
     assert len(verdicts) == 3 and all(v.score in (0.0, 1.0) for v in verdicts)
     assert all(v.reason.startswith(("grader said", "unclear grader reply")) for v in verdicts)
-    assert [v.score for v in judge.verdicts(items)] == [v.score for v in verdicts]  # type: ignore[attr-defined]
-    assert all(v.reason.endswith("(cached)") for v in judge.verdicts(items))  # type: ignore[attr-defined]
+    again = judge.verdicts(items)  # type: ignore[attr-defined]
+    assert [v.score for v in again] == [v.score for v in verdicts]
+    # clear verdicts come from the cache; an unclear reply is never cached (it would stay 0 for good): asked again
+    assert all(v.reason.endswith("(cached)") == first.certain for v, first in zip(again, verdicts, strict=True))
 
 
 def test_embedding_judge_with_minilm() -> None:

@@ -345,3 +345,17 @@ def test_no_system_prompt_and_custom_template() -> None:
     assert env.task is not None
     assert observation == f"Q: {env.task.question} {{not a placeholder}}"
     assert [m["role"] for m in info["messages"]] == ["user"]
+
+
+@pytest.mark.parametrize("key", ["task_id", "task_index", "task"])
+def test_a_reset_option_given_as_none_is_refused(key: str) -> None:
+    """Issue 27, item 8: ``{"task_id": None}`` used to draw a random task silently."""
+    with pytest.raises(ValueError, match=rf"'{key}' is None"):
+        SearchQAEnv().reset(options={key: None})
+
+
+@pytest.mark.parametrize("template", ["{question} {x}", "Q: {questions}", "{question} {Question}"])
+def test_a_prompt_template_with_another_placeholder_is_refused(template: str) -> None:
+    """Issue 27, item 8: a ``{name}`` other than ``{question}`` is never filled (a typo such as ``{questions}``)."""
+    with pytest.raises(ValueError, match=r"prompt_template.*\{(x|questions|Question)\}"):
+        SearchQAEnv(prompt_template=template)

@@ -312,7 +312,7 @@ def test_server_speaks_search_r1(client: TestClient) -> None:
     assert isinstance(first[0]["score"], float)
     assert second[0]["document"]["contents"] == DOCS[1].text  # untitled: the text alone
     without = client.post("/retrieve", json={"queries": ["cats"]}).json()["result"]  # Search-R1's defaults
-    assert without == [[{"id": "b", "contents": DOCS[1].text, "title": None, "text": DOCS[1].text}]]
+    assert without == [[{"id": "b", "contents": DOCS[1].text, "title": None, "text": DOCS[1].text, "url": None}]]
     assert client.get("/health").json()["documents"] == 2
 
 
@@ -417,7 +417,7 @@ def test_serve_retriever_serves_the_synthetic_corpus(local_engine: BM25Search) -
     port = free_port()
     script = str(REPO_ROOT / "scripts" / "serve_retriever.py")
     process = subprocess.Popen(
-        [sys.executable, script, "--port", str(port), "--log-level", "warning"],
+        [sys.executable, script, "--port", str(port), "--log-level", "warning", "--request-timeout", "5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

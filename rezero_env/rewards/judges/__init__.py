@@ -30,7 +30,8 @@ from typing import Any
 from rezero_env.rewards.judges.base import BaseJudge, Item, Judge, JudgeError, Verdict, accepts_question
 from rezero_env.rewards.judges.cascade import CascadeJudge
 from rezero_env.rewards.judges.contains import ContainsJudge
-from rezero_env.rewards.judges.em_f1 import EMF1Judge, default_judge
+from rezero_env.rewards.judges.em_f1 import EMF1Judge, default_judge, normalize_answer
+from rezero_env.rewards.judges.normalize import gold_forms
 
 
 def _embedding(**options: Any) -> Judge:
@@ -101,6 +102,29 @@ def make_judge(name: str | Mapping[str, Any], **options: Any) -> Judge:
         raise ValueError(f"judge={name!r}: bad options {sorted(options)}: {error}") from None
 
 
+def empty_gold(answer: str, judge: str = "em_f1") -> str | None:
+    """Why ``answer`` cannot serve as a gold answer for the judge called ``judge``, or None: it normalises to nothing,
+    so an empty or content-free prediction (``""``, ``"."``, ``"a"``) would match it. ``em_f1`` normalises as SQuAD
+    does; every other judge as ``contains`` does (a one-letter gold such as ``A`` is kept: it is matched as a whole
+    word).
+
+    Example:
+        >>> empty_gold("The The", "em_f1")
+        'SQuAD normalisation (lower case, no punctuation, no articles) leaves nothing'
+        >>> empty_gold("A", "contains") is None, empty_gold("A", "em_f1") is None
+        (True, False)
+    """
+    if judge == "em_f1":
+        return (
+            None
+            if normalize_answer(answer)
+            else "SQuAD normalisation (lower case, no punctuation, no articles) leaves nothing"
+        )
+    if gold_forms(answer):
+        return None
+    return "the grader normalisation (no punctuation, articles or approximation words) leaves nothing"
+
+
 def resolve_judge(judge: object) -> Judge:
     """The judge to use for ``judge``: :data:`~rezero_env.rewards.judges.em_f1.default_judge` for None, a name or
     ``{"name": ..., **options}`` mapping built by :func:`make_judge`, a callable as it is.
@@ -139,6 +163,7 @@ __all__ = [
     "Verdict",
     "accepts_question",
     "default_judge",
+    "empty_gold",
     "make_judge",
     "resolve_judge",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rezero_env.rewards.judges.base import BaseJudge, Item, Verdict
-from rezero_env.rewards.judges.normalize import _TAG, grader_tokens, rejection
+from rezero_env.rewards.judges.normalize import _TAG, grader_tokens, rejection, screen
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,10 @@ class EmbeddingJudge(BaseJudge):
     """Accept when ``max cos(embed(prediction), embed(gold)) ≥ threshold`` over the accepted answers.
 
     With ``screen`` (the default) the deterministic rejection rules of the ``contains`` judge run first (empty,
-    refusal, the question repeated, hedges with ``or``/``either``, padding): cosine similarity alone rewards a list
-    of candidates that holds the right one.
+    refusal, the question repeated, hedges with ``or``/``either``, padding), then the hack screen (an injection, a
+    denial of the gold, a range around it, other candidates beside it:
+    :func:`~rezero_env.rewards.judges.normalize.screen`): cosine similarity alone rewards a list of candidates that
+    holds the right one.
 
     Args:
         threshold: In (-1, 1]; see :data:`DEFAULT_THRESHOLD`.
@@ -119,7 +121,9 @@ class EmbeddingJudge(BaseJudge):
         reasons = [rejection(predicted, grader_tokens(a), asked, item.prediction) for a in item.answers] or [
             "no accepted answers"
         ]
-        return reasons[0] if all(reasons) else None
+        if all(reasons):
+            return reasons[0]
+        return screen(item.prediction, item.answers, item.question)
 
     def __repr__(self) -> str:
         return f"EmbeddingJudge(threshold={self.threshold:g}, encoder={self.encoder_name!r}, screen={self.screen})"
