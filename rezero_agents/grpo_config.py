@@ -474,6 +474,7 @@ PRESETS["cpu-learning"] = dataclasses.replace(
     output_dir=Path("runs/cpu-learning"),
     total_steps=80,
     eval_every=10,
+    validation_questions=160,  # pinned: its recorded runs (and the campaign reusing them) validated on 160
     base_eval_questions=0,
     collapse_margin=0.15,
 )
