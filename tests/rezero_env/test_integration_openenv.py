@@ -7,8 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -25,6 +23,7 @@ from rezero_env.integrations.openenv import (  # noqa: E402
     make_app,
 )
 from tests.rezero_env.scripted_play import SEEDS, Played, assert_same_episodes, next_action  # noqa: E402
+from tests.serving import serve_in_thread  # noqa: E402
 
 SESSIONS = 4
 
@@ -32,16 +31,8 @@ SESSIONS = 4
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     config = uvicorn.Config(make_app(max_concurrent_envs=SESSIONS), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the OpenEnv server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(config, "the OpenEnv server") as url:
+        yield url
 
 
 async def play_session(base_url: str, seeds: list[int]) -> dict[int, Played]:

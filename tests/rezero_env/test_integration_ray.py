@@ -4,8 +4,6 @@ of 2 workers against one shared retriever server, and give the same rewards as i
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from rezero_env.data import load_dataset  # noqa: E402
 from rezero_env.search import BM25Search  # noqa: E402
 from rezero_env.search.server import create_app, uvicorn_config  # noqa: E402
 from tests.rezero_env.scripted_play import play_gym, play_skyrl_remote  # noqa: E402
+from tests.serving import serve_in_thread  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (0, 1, 2, 3, 4, 5, 6, 7)
@@ -28,18 +27,9 @@ SEEDS = (0, 1, 2, 3, 4, 5, 6, 7)
 @pytest.fixture(scope="module")
 def retriever() -> Iterator[str]:
     """One retriever server on 127.0.0.1, shared by every worker."""
-    server = uvicorn.Server(
-        uvicorn_config(create_app(BM25Search(load_dataset("synthetic").documents)), port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the retriever did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/retrieve"
-    server.should_exit = True
-    thread.join(timeout=10)
+    config = uvicorn_config(create_app(BM25Search(load_dataset("synthetic").documents)), port=0, log_level="warning")
+    with serve_in_thread(config, "the retriever") as url:
+        yield f"{url}/retrieve"
 
 
 @pytest.fixture(scope="module")

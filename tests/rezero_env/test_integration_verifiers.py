@@ -5,7 +5,6 @@ plays SearchQA-v0 through ``rezero_env.integrations.verifiers`` against an OpenA
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from rezero_env.integrations.verifiers import (  # noqa: E402
     seeded_task,
 )
 from tests.rezero_env.scripted_play import Played, assert_same_episodes, next_action  # noqa: E402
+from tests.serving import serve_in_thread  # noqa: E402
 
 STUB_KEY_VAR = "REZERO_TEST_STUB_KEY"
 
@@ -52,16 +52,9 @@ def stub_app(requests: list[dict[str, Any]]) -> FastAPI:
 @pytest.fixture(scope="module")
 def stub() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     requests: list[dict[str, Any]] = []
-    server = uvicorn.Server(uvicorn.Config(stub_app(requests), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the stub did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/v1", requests
-    server.should_exit = True
-    thread.join(timeout=10)
+    config = uvicorn.Config(stub_app(requests), host="127.0.0.1", port=0, log_level="warning")
+    with serve_in_thread(config, "the stub") as url:
+        yield f"{url}/v1", requests
 
 
 def run_episodes(base_url: str, seeds: list[int]) -> list[Any]:

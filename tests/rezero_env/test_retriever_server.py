@@ -28,6 +28,7 @@ from rezero_env.data import load_dataset  # noqa: E402
 from rezero_env.search import BM25Search  # noqa: E402
 from rezero_env.search.server import create_app  # noqa: E402
 from rezero_env.types import Document, SearchResult  # noqa: E402
+from tests.serving import serve_in_thread  # noqa: E402
 
 QUERY = "Where was Orlen Vask born?"
 
@@ -42,19 +43,8 @@ def serve(app: Any, **options: Any) -> Iterator[str]:
         config = uvicorn_config(app, port=0, log_level="warning", lifespan="off", **options)
     else:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(config) as url:
+        yield url
 
 
 def post(url: str, payload: Any, timeout: float = 30) -> tuple[int, dict[str, str], Any]:

@@ -30,6 +30,7 @@ from rezero_env.search import BM25Search, SearchError  # noqa: E402
 from rezero_env.search.remote import RemoteSearch  # noqa: E402
 from rezero_env.search.server import create_app  # noqa: E402
 from rezero_env.types import Document, SearchResult  # noqa: E402
+from tests.serving import serve_in_thread  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["Where was Orlen Vask born?", "Who made the Amber Astrolabe?", "zzzqqq unknownword", "Velmora river"]
@@ -41,19 +42,8 @@ QUERIES = ["Where was Orlen Vask born?", "Who made the Amber Astrolabe?", "zzzqq
 @contextlib.contextmanager
 def serve_asgi(app: Any) -> Iterator[str]:
     """Run ``app`` with uvicorn in a background thread; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")) as url:
+        yield url
 
 
 class CountingApp:
