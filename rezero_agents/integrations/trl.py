@@ -35,7 +35,7 @@ from rezero_agents.chat import ChatFormatter
 from rezero_agents.episode_log import EpisodeLogWriter, episode_records
 from rezero_agents.policy import SamplingConfig, TransformersPolicy
 from rezero_agents.rollout import Episode, collect_episodes
-from rezero_env.rewards.base import RewardTerm
+from rezero_env.rewards.base import reward_terms
 from rezero_env.types import Message, split_tasks
 
 if TYPE_CHECKING:
@@ -56,23 +56,8 @@ TOOL_PROMPT_TEMPLATE = (
 )
 
 
-def env_reward_terms(env: gym.Env[str, str]) -> list[tuple[str, float]]:
-    """``(name, weight)`` of each reward term wrapping ``env``, in the order the preset applies them.
-
-    Example:
-        >>> import gymnasium as gym, rezero_env
-        >>> env_reward_terms(gym.make("SearchQA-v0"))[:2]
-        [('correctness', 4.0), ('format', 2.0)]
-        >>> env_reward_terms(gym.make("SearchQA-v0", reward="none"))
-        []
-    """
-    terms: list[tuple[str, float]] = []
-    current: gym.Env[str, str] = env
-    while isinstance(current, gym.Wrapper):
-        if isinstance(current, RewardTerm):
-            terms.append((current.key, current.weight))
-        current = current.env
-    return terms[::-1]
+env_reward_terms = reward_terms
+"""``(name, weight)`` of each reward term wrapping an env (``rezero_env.rewards.base.reward_terms``)."""
 
 
 class RewardTermFunction:

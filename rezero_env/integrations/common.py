@@ -20,7 +20,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rezero_env.rewards.base import RewardTerm
+from rezero_env.rewards.base import reward_terms
 from rezero_env.types import Message, current_task
 
 logger = logging.getLogger(__name__)
@@ -45,22 +45,6 @@ def make_env(env_id: str = DEFAULT_ENV_ID, env_kwargs: Mapping[str, Any] | None 
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"env_id must be a registered environment id such as 'SearchQA-v0', got {env_id!r}")
     return gym.make(env_id, **dict(env_kwargs))
-
-
-def reward_terms(env: gym.Env[str, str]) -> list[tuple[str, float]]:
-    """``(name, weight)`` of each reward term wrapping ``env``, in the order the preset applies them.
-
-    Example:
-        >>> reward_terms(make_env())[:2]
-        [('correctness', 4.0), ('format', 2.0)]
-    """
-    terms: list[tuple[str, float]] = []
-    current: gym.Env[str, str] = env
-    while isinstance(current, gym.Wrapper):
-        if isinstance(current, RewardTerm):
-            terms.append((current.key, current.weight))
-        current = current.env
-    return terms[::-1]
 
 
 def reset_options(task_id: Any = None, task_index: Any = None) -> dict[str, Any]:

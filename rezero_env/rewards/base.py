@@ -159,3 +159,22 @@ def inner_reward_keys(env: gym.Env[Any, Any]) -> list[str]:
             keys.append(current.key)
         current = current.env
     return keys
+
+
+def reward_terms(env: gym.Env[Any, Any]) -> list[tuple[str, float]]:
+    """``(key, weight)`` of each reward term wrapping ``env``, in the order the preset applies them.
+
+    Example:
+        >>> import gymnasium as gym, rezero_env
+        >>> reward_terms(gym.make("SearchQA-v0"))[:2]
+        [('correctness', 4.0), ('format', 2.0)]
+        >>> reward_terms(gym.make("SearchQA-v0", reward="none"))
+        []
+    """
+    terms: list[tuple[str, float]] = []
+    current: gym.Env[Any, Any] = env
+    while isinstance(current, gym.Wrapper):
+        if isinstance(current, RewardTerm):
+            terms.append((current.key, current.weight))
+        current = current.env
+    return terms[::-1]
