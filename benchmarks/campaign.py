@@ -44,6 +44,7 @@ from benchmarks.learning import (
     REPO_ROOT,
     LearningSetup,
     _accuracy_cells,
+    _difference,
     _verdict,
     record_part,
     reuse_part,
@@ -349,13 +350,6 @@ def _cell(cells: dict[str, Any]) -> str:
 def _searching(cells: dict[str, Any]) -> str:
     searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
     return f"{searches or float('nan'):.2f} searches/episode, retry rate {retries or float('nan'):.0%}"
-
-
-def _difference(comparison: dict[str, Any]) -> str:
-    return (
-        f"{100 * comparison['difference']:+.1f} [{100 * comparison['low']:+.1f}, {100 * comparison['high']:+.1f}], "
-        f"p={comparison['p_value']:.2g}"
-    )
 
 
 def tables(result: dict[str, Any]) -> str:
