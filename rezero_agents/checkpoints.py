@@ -713,6 +713,28 @@ def training_fields(info: CheckpointInfo) -> tuple[int, bool, dict[str, Any]]:
     return step, sft_done, sampler
 
 
+def run_record(info: CheckpointInfo) -> tuple[list[dict[str, Any]], list[tuple[int, float]]]:
+    """``(history, validation curve)`` of the run up to this checkpoint, from ``state.json``: one metrics record
+    per step and ``(step, validation accuracy)`` pairs, so that a resumed run reports all of its steps. Checkpoints
+    written before these were recorded give two empty lists.
+
+    Raises:
+        CheckpointError: a field is there but not of that shape (the message names ``state.json``).
+    """
+    state, where = info.state, info.folder / STATE
+    history, curve = state.get("history", []), state.get("validation_curve", [])
+    if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
+        raise CheckpointError(where, "'history' must be a list of per-step records")
+    pairs: list[tuple[int, float]] = []
+    for pair in curve if isinstance(curve, list) else [curve]:
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], int) and isinstance(pair[1], (int, float))
+        ):
+            raise CheckpointError(where, f"'validation_curve' must be a list of [step, accuracy] pairs, got {pair!r}")
+        pairs.append((pair[0], float(pair[1])))
+    return history, pairs
+
+
 def _normalised(value: Any) -> Any:
     return list(value) if isinstance(value, list | tuple) else value
 

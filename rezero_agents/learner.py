@@ -177,7 +177,10 @@ class Learner:
         # logs
         self.step = 0
         self.validation_curve: list[tuple[int, float]] = []
-        """(step, validation accuracy) of this process's validations."""
+        """(step, validation accuracy) of the run's validations (a resumed run's include those before the
+        resume)."""
+        self.history: list[dict[str, Any]] = []
+        """One metrics record per training step of the run (a resumed run's include those before the resume)."""
         self.progress: Callable[[str, int, int], None] | None = None
         """Called as ``progress(phase, done, total)`` during evaluations (per wave), the warm-up and training (per
         step), e.g. by ``scripts/demo.py`` to show one progress bar per phase."""
@@ -523,6 +526,8 @@ class Learner:
                     "world_size": self.world,
                     "config": self.config.to_dict(),
                     "base_model": self.model_path,
+                    "history": self.history,
+                    "validation_curve": self.validation_curve,
                     **({"selected": best} if best is not None else {}),
                 },
                 files={
@@ -553,6 +558,7 @@ class Learner:
         info = checkpoints.verify(folder, training=True)
         saved = checkpoints.load_training_state(info)
         step, sft_done, sampler = checkpoints.training_fields(info)
+        history, validation_curve = checkpoints.run_record(info)
         differences = checkpoints.settings_differences(info.config, self.config.to_dict())
         model = self.unwrapped_model
         checkpoints.check_parameters(
@@ -589,6 +595,9 @@ class Learner:
         rng.apply(cuda=self.world == 1)
         self.step = step
         self.sft_done = sft_done
+        self.history, self.validation_curve = history, validation_curve
+        if step and not history:
+            logger.warning("%s predates recorded run histories: the summary covers the steps after %d", folder, step)
         own = self.output_dir / checkpoints.CHECKPOINTS_DIR / checkpoints.step_name(step)
         self._saved = (own, sft_done) if own.resolve() == folder.resolve() else None  # resuming: already saved
 
@@ -674,7 +683,7 @@ class Learner:
         best = self.best_checkpoint_record()
         if config.eval_every and best is None:
             best = self._validate(guard, best)
-        history: list[dict[str, Any]] = []
+        history = self.history
         stopped: str | None = None
         if self.progress is not None and self.step < config.total_steps:
             self.progress(self.phase, self.step, config.total_steps)  # the bar from the first step's start

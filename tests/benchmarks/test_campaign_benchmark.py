@@ -45,3 +45,17 @@ def test_campaign_selects_on_validation_and_compares_at_equal_episodes(tmp_path:
     assert "skipped" in metrics["apollo"]["note"]
     assert "Chosen on validation" in result.table and "| warm-up continued (SFT) |" in result.table
     assert {t.name for t in result.targets} >= {"two-hop test accuracy of the best GRPO checkpoint"}
+
+
+def test_warm_starts_of_two_seeds_are_compared_on_the_same_questions() -> None:
+    def warm(correct: set[str]) -> dict[str, object]:
+        return {"test": {"verdicts": {f"q{i}": f"q{i}" in correct for i in range(40)}}}
+
+    compared = campaign.warm_starts_compared({"0": warm(set()), "1": warm({f"q{i}" for i in range(20)})})
+    assert list(compared) == ["warm_seed1_minus_seed0"]
+    difference = compared["warm_seed1_minus_seed0"]
+    assert difference["difference"] == 0.5 and difference["low"] > 0 and difference["p_value"] < 1e-5
+    sentence = campaign.verdicts(
+        {**compared, **{k: difference for k in ("grpo_minus_sft", "grpo_minus_rft", "retry_minus_no_retry")}}
+    )["warm_seed1_minus_seed0"]
+    assert sentence.startswith("The warm start of seed 1 beats that of seed 0") and "+50.0 points" in sentence

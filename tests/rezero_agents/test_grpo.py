@@ -152,6 +152,29 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     resumed.close()
 
 
+def test_a_resumed_run_reports_every_step_and_validation_of_the_run(tmp_path: Path) -> None:
+    settings = {"eval_every": 1, "validation_questions": 3, "eval_after": False, "save_every": 1}
+    first = GRPOLearner(tiny_config(tmp_path, total_steps=2, **settings)).train()
+    assert [row["step"] for row in first["history"]] == [1, 2]
+    resumed = GRPOLearner(tiny_config(tmp_path, total_steps=3, resume=True, **settings)).train()
+    assert [row["step"] for row in resumed["history"]] == [1, 2, 3]
+    assert json.dumps(resumed["history"][:2]) == json.dumps(first["history"])  # NaN-safe: the same records
+    assert [step for step, _ in resumed["validation"]] == [0, 1, 2, 3]
+    assert resumed["validation"][:3] == first["validation"]
+    assert len(json.loads((tmp_path / "summary.json").read_text())["history"]) == 3
+
+
+def test_a_checkpoint_with_a_malformed_run_record_is_refused_by_name(tmp_path: Path) -> None:
+    GRPOLearner(tiny_config(tmp_path, total_steps=1, save_every=1)).train()
+    state_file = tmp_path / "checkpoints" / "step-000001" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["validation_curve"] = [[0, "high"]]
+    state_file.write_text(json.dumps(state))
+    info = checkpoints.CheckpointInfo(state_file.parent, state, verified=True)
+    with pytest.raises(checkpoints.CheckpointError, match=r"state\.json.*'validation_curve'"):
+        checkpoints.run_record(info)
+
+
 def test_train_writes_summary_logs_and_checkpoint(tmp_path: Path) -> None:
     learner = GRPOLearner(
         tiny_config(
