@@ -16,7 +16,8 @@ same settings, so the campaign continues where a stopped session left it):
 4. **References from the same warm start at equal compute**, compute counted as episodes — steps × episodes the
    learner played (GRPO, RFT) or trained on (SFT) — with tokens (generated + run through the training forward) and
    wall time reported beside: the warm-up continued (SFT on the scripted searcher's transcripts, as many transcripts
-   as the GRPO run played episodes) and expert iteration (``learner="rft"``, same recipe, guidance and steps).
+   as the GRPO run played episodes) and expert iteration (``learner="rft"``, same recipe and guidance, as many steps
+   as play that many episodes: :func:`equal_episode_steps`).
 5. **Where retrying pays** (chosen before running): ``SearchQA-Noisy-v0`` — the same world behind a search engine
    that adds a near-duplicate distractor to half the searches, drops a tenth of the results, shuffles half the lists
    and cuts a tenth of the texts short, so first searches often miss. The seed-0 warm start is evaluated there, then
@@ -195,6 +196,13 @@ def final_steps(setup: CampaignSetup, candidate: dict[str, Any]) -> int:
     return max(1, min(setup.max_steps, fits))
 
 
+def equal_episode_steps(episodes: float, config: GRPOConfig) -> int:
+    """Expert-iteration steps that play ``episodes`` episodes: ``questions_per_step`` × ``num_generations`` a step
+    (GRPO's dynamic sampling plays up to ``oversample`` times more a step, so equal steps would not be equal
+    compute)."""
+    return max(1, math.ceil(episodes / (config.questions_per_step * config.num_generations)))
+
+
 def sft_reference(setup: CampaignSetup, warm: dict[str, Any], episodes: float) -> dict[str, Any]:
     """The warm-up continued by supervised fine-tuning on as many scripted transcripts as the GRPO run played
     episodes."""
@@ -271,11 +279,15 @@ def measure(setup: CampaignSetup | None = None) -> dict[str, Any]:
     }
     result["final"] = {str(seed): run for seed, run in finals.items()}
 
-    # 4. references at equal compute (episodes), from the seed-0 warm start
+    # 4. references from the seed-0 warm start, each on as many episodes as the GRPO run played (a collapse may stop
+    # it before its budget): SFT on as many scripted transcripts, expert iteration on as many played episodes
     grpo = finals[first]
+    rft_fields = {**final_fields, "seed": first, "learner": "rft"}
+    rft_config = setup.config("references/rft", warm[first], **rft_fields)
+    rft_fields["total_steps"] = equal_episode_steps(grpo["episodes"], rft_config)
     references = {
         "sft": sft_reference(setup, warm[first], grpo["episodes"]),
-        "rft": train_run(setup, "references/rft", warm[first], seed=first, learner="rft", **final_fields),
+        "rft": train_run(setup, "references/rft", warm[first], **rft_fields),
     }
     result["references"] = references
 

@@ -35,8 +35,11 @@ def test_campaign_selects_on_validation_and_compares_at_equal_episodes(tmp_path:
     assert final["test_best"]["n"] == final["test_last"]["n"] == 6 and final["episodes"] > 0
     sft = metrics["references"]["sft"]
     assert sft["episodes"] >= final["episodes"]  # as many scripted transcripts as GRPO played episodes
-    rft = json.loads((root / "references" / "rft" / "config.json").read_text())
-    assert rft["learner"] == "rft" and rft["total_steps"] == chosen["total_steps"]
+    rft_config = json.loads((root / "references" / "rft" / "config.json").read_text())
+    assert rft_config["learner"] == "rft" and rft_config["guidance"] == chosen["guidance"]
+    rft = metrics["references"]["rft"]
+    assert final["episodes"] > final["steps"] * 4  # GRPO oversamples: more episodes a step than RFT's 2 × 2 ...
+    assert rft["episodes"] == final["episodes"] and rft["steps"] > final["steps"]  # ... so RFT plays more steps
     noisy = json.loads((root / "retry" / "rezero" / "config.json").read_text())
     assert noisy["env_id"] == "SearchQA-Noisy-v0" and noisy["reward"] == "rezero"
     assert {"grpo_minus_sft", "grpo_minus_rft", "retry_minus_no_retry", "seed0_best_minus_warm"} <= set(
