@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from rezero_agents.grpo_config import PRESETS, GRPOConfig
 
@@ -20,14 +23,18 @@ def preset_help() -> str:
     )
 
 
-def config_from_cli(argv: list[str], description: str | None = None) -> GRPOConfig:
-    """Parse ``argv`` (``--preset NAME`` plus any ``GRPOConfig`` field as ``--field-name value``)."""
+def config_from_cli(
+    argv: list[str], description: str | None = None, defaults: Mapping[str, Any] | None = None
+) -> GRPOConfig:
+    """Parse ``argv`` (``--preset NAME`` plus any ``GRPOConfig`` field as ``--field-name value``); ``defaults``
+    change the preset's values before the flags override them (and ``--help`` lists them as the defaults)."""
     import tyro
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None)
     known, rest = parser.parse_known_args(argv)
     default = PRESETS[known.preset] if known.preset else GRPOConfig()
+    default = dataclasses.replace(default, **(defaults or {}))
     text = "\n\n".join(part for part in (description, preset_help()) if part)
     config: GRPOConfig = tyro.cli(GRPOConfig, default=default, args=rest, description=text)
     return config

@@ -2,7 +2,7 @@
 
     python scripts/train_grpo.py --preset smoke --output-dir runs/smoke       # 1 step, tiny model, < 2 min
     python scripts/train_grpo.py --preset cpu-demo                            # SmolLM2-135M, ~12 min on 2 cores
-    python scripts/train_grpo.py --preset cpu-demo --guidance trajectory      # the scripted guide in all-fail groups
+    python scripts/train_grpo.py --preset cpu-demo --guidance trajectory      # the guide in all-fail groups (make demo)
     python scripts/train_grpo.py --preset cpu-demo --learner rft              # expert iteration, same schedule
     python scripts/train_grpo.py --preset rezero-paper --model PATH           # ReZero's setup, on a GPU
     accelerate launch --multi_gpu --num_processes 2 scripts/train_grpo.py --preset smoke  # DDP (gloo on CPUs)

@@ -154,6 +154,7 @@ def test_demo_prints_intervals_paired_differences_and_the_playback_command(tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     report = (tmp_path / "results.md").read_text()
     assert "accuracy [95 % CI]" in report and "/3)" in report
+    assert "| + GRPO, trajectory guidance (1 steps) |" in report  # the demo trains the campaign's chosen recipe
     assert "GRPO minus warm-up" in report and "McNemar" in report
     assert f"python scripts/playback.py {tmp_path}" in result.stdout
     assert "FutureWarning" not in result.stderr and "Loading weights" not in result.stderr
