@@ -33,13 +33,17 @@ Statistics: 95 % Wilson intervals; paired differences with a bootstrap interval 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import gymnasium as gym
 
 from benchmarks.common import SuiteResult, Target
 from benchmarks.learning import (
@@ -55,7 +59,8 @@ from benchmarks.learning import (
 )
 from rezero_agents.grpo_config import PRESETS, GRPOConfig
 from rezero_agents.learners import make_learner
-from rezero_agents.stats import compare
+from rezero_agents.stats import accuracy_summary, compare
+from rezero_env.types import split_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +246,28 @@ def apollo_fields(setup: CampaignSetup) -> dict[str, Any] | None:
     return {"dataset": str(folder.resolve()), "judge": APOLLO_JUDGE, "max_sequence_tokens": 4096, "eval_questions": 0}
 
 
+def test_levels(config: GRPOConfig) -> dict[str, str]:
+    """Task id → question level of ``config``'s test split."""
+    env = gym.make(config.env_id, split="test", **config.env_kwargs)
+    try:
+        return {task.id: str(task.meta["level"]) for task in split_tasks(env) if "level" in task.meta}
+    finally:
+        env.close()
+
+
+def with_level_intervals(cells: dict[str, Any], levels: Mapping[str, str]) -> dict[str, Any]:
+    """``cells`` with ``intervals_by_level`` ([low, high, n] per level) from its per-question verdicts when it was
+    recorded without them (a warm start the learning suite recorded before it kept them)."""
+    if cells.get("intervals_by_level") or not cells.get("verdicts"):
+        return cells
+    by_level: dict[str, list[bool]] = collections.defaultdict(list)
+    for task_id, correct in cells["verdicts"].items():
+        if task_id in levels:
+            by_level[levels[task_id]].append(bool(correct))
+    summaries = {level: accuracy_summary(outcomes) for level, outcomes in sorted(by_level.items())}
+    return {**cells, "intervals_by_level": {level: [s["low"], s["high"], s["n"]] for level, s in summaries.items()}}
+
+
 def _paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return compare(a["verdicts"], b["verdicts"]).to_dict()
 
@@ -260,6 +287,8 @@ def measure(setup: CampaignSetup | None = None) -> dict[str, Any]:
     }
     warm = {seed: warm_start(setup.learning, seed) for seed in setup.seeds}
     first = setup.seeds[0]
+    levels = test_levels(setup.learning.config("levels"))
+    warm = {seed: {**w, "test": with_level_intervals(w["test"], levels)} for seed, w in warm.items()}
     result["warm_start"] = {str(seed): w for seed, w in warm.items()}
 
     # 2. candidates on validation
@@ -352,14 +381,16 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
         if (seeds := re.fullmatch(r"warm_seed(\w+)_minus_seed(\w+)", key))
     }
     sentences |= {
-        f"{key}": _verdict(value, "GRPO (chosen recipe, best checkpoint)", "its warm start")
+        key: _verdict(value, f"GRPO (chosen recipe, seed {seed[1]}, best checkpoint)", "its warm start")
         for key, value in comparisons.items()
-        if key.endswith("_best_minus_warm")
+        if (seed := re.fullmatch(r"seed(\w+)_best_minus_warm", key))
     }
     sentences["grpo_vs_sft"] = _verdict(
-        comparisons["grpo_minus_sft"], "GRPO", "the warm-up continued on as many scripted transcripts"
+        comparisons["grpo_minus_sft"], "GRPO (seed 0, best)", "the warm-up continued on as many scripted transcripts"
     )
-    sentences["grpo_vs_rft"] = _verdict(comparisons["grpo_minus_rft"], "GRPO", "expert iteration at equal episodes")
+    sentences["grpo_vs_rft"] = _verdict(
+        comparisons["grpo_minus_rft"], "GRPO (seed 0, best)", "expert iteration at equal episodes"
+    )
     sentences["retry"] = _verdict(
         comparisons["retry_minus_no_retry"], "On noisy search, the retry reward", "the same training without it"
     )
@@ -377,7 +408,8 @@ def _cell(cells: dict[str, Any]) -> str:
         return f"{level} {value:.0%}{low_high}"
 
     by_level = ", ".join(level_cell(k, v) for k, v in sorted((cells.get("accuracy_by_level") or {}).items()))
-    return f"{cells['accuracy']:.1%} [{cells['low']:.1%}, {cells['high']:.1%}] (n={cells['n']}; {by_level})"
+    levels = f"; {by_level}" if by_level else ""
+    return f"{cells['accuracy']:.1%} [{cells['low']:.1%}, {cells['high']:.1%}] (n={cells['n']}{levels})"
 
 
 def _searching(cells: dict[str, Any]) -> str:
@@ -434,8 +466,9 @@ def tables(result: dict[str, Any]) -> str:
         "",
         f"Retry ({result['setup']['retry']['env_id']}): warm start {_cell(retry['warm_start']['test'])}; rezero "
         f"{_cell(retry['retry']['test_best'])}, {_searching(retry['retry']['test_best'])}; rezero-no-retry "
-        f"{_cell(retry['no-retry']['test_best'])}, {_searching(retry['no-retry']['test_best'])}; difference "
-        f"{_difference(comparisons['retry_minus_no_retry'])}.",
+        f"{_cell(retry['no-retry']['test_best'])}, {_searching(retry['no-retry']['test_best'])}; rezero minus "
+        f"rezero-no-retry {_difference(comparisons['retry_minus_no_retry'])}; rezero minus the warm start "
+        f"{_difference(comparisons['retry_minus_noisy_warm'])}.",
     ]
     apollo = result["apollo"]
     if "note" in apollo:
@@ -460,10 +493,15 @@ def targets(result: dict[str, Any]) -> list[Target]:
         )
         for index, seed in enumerate(result["final"])
     ]
-    first = next(iter(result["final"].values()))
-    two_hop = first["test_best"]["accuracy_by_level"].get(LEVEL, 0.0)
     out += [
-        Target("two-hop test accuracy of the best GRPO checkpoint", 100 * two_hop, 100 * TWO_HOP_GOAL),
+        Target(
+            f"seed {seed}: two-hop test accuracy of the best GRPO checkpoint",
+            100 * run["test_best"]["accuracy_by_level"].get(LEVEL, 0.0),
+            100 * TWO_HOP_GOAL,
+        )
+        for seed, run in result["final"].items()
+    ]
+    out += [
         Target("GRPO minus continued SFT, test points (CI low)", 100 * comparisons["grpo_minus_sft"]["low"], 0.0),
         Target("GRPO minus expert iteration, test points (CI low)", 100 * comparisons["grpo_minus_rft"]["low"], 0.0),
     ]

@@ -47,7 +47,7 @@ def test_campaign_selects_on_validation_and_compares_at_equal_episodes(tmp_path:
     )
     assert "skipped" in metrics["apollo"]["note"]
     assert "Chosen on validation" in result.table and "| warm-up continued (SFT) |" in result.table
-    assert {t.name for t in result.targets} >= {"two-hop test accuracy of the best GRPO checkpoint"}
+    assert {t.name for t in result.targets} >= {"seed 0: two-hop test accuracy of the best GRPO checkpoint"}
 
 
 def test_warm_starts_of_two_seeds_are_compared_on_the_same_questions() -> None:
@@ -62,3 +62,18 @@ def test_warm_starts_of_two_seeds_are_compared_on_the_same_questions() -> None:
         {**compared, **{k: difference for k in ("grpo_minus_sft", "grpo_minus_rft", "retry_minus_no_retry")}}
     )["warm_seed1_minus_seed0"]
     assert sentence.startswith("The warm start of seed 1 beats that of seed 0") and "+50.0 points" in sentence
+
+
+def test_a_warm_start_recorded_without_level_intervals_gets_them_from_its_verdicts() -> None:
+    levels = campaign.test_levels(learning.LearningSetup().config("levels"))
+    assert len(levels) == 160 and set(levels.values()) == {"single-hop", "two-hop", "distractor"}
+    two_hop = [task for task, level in levels.items() if level == "two-hop"]
+    verdicts = {task: task in two_hop[:3] for task in levels}
+    cells = {"accuracy": 3 / 160, "verdicts": verdicts, "intervals_by_level": {}}
+
+    filled = campaign.with_level_intervals(cells, levels)["intervals_by_level"]
+
+    assert filled["two-hop"][2] == len(two_hop) and filled["two-hop"][0] < 3 / len(two_hop) < filled["two-hop"][1]
+    assert filled["single-hop"][0] < 1e-9 < filled["single-hop"][1] and sum(n for _, _, n in filled.values()) == 160
+    recorded = {**cells, "intervals_by_level": {"two-hop": [0.1, 0.2, 57]}}
+    assert campaign.with_level_intervals(recorded, levels) is recorded
