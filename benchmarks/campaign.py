@@ -380,17 +380,20 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
         for key, value in comparisons.items()
         if (seeds := re.fullmatch(r"warm_seed(\w+)_minus_seed(\w+)", key))
     }
+    seeds = [m[1] for key in comparisons if (m := re.fullmatch(r"seed(\w+)_best_minus_warm", key))]
     sentences |= {
-        key: _verdict(value, f"GRPO (chosen recipe, seed {seed[1]}, best checkpoint)", "its warm start")
-        for key, value in comparisons.items()
-        if (seed := re.fullmatch(r"seed(\w+)_best_minus_warm", key))
+        f"seed{seed}_best_minus_warm": _verdict(
+            comparisons[f"seed{seed}_best_minus_warm"],
+            f"GRPO (chosen recipe, seed {seed}, best checkpoint)",
+            "its warm start",
+        )
+        for seed in seeds
     }
+    grpo = f"GRPO (seed {seeds[0]}, best)" if seeds else "GRPO"  # the references share the first seed's warm start
     sentences["grpo_vs_sft"] = _verdict(
-        comparisons["grpo_minus_sft"], "GRPO (seed 0, best)", "the warm-up continued on as many scripted transcripts"
+        comparisons["grpo_minus_sft"], grpo, "the warm-up continued on as many scripted transcripts"
     )
-    sentences["grpo_vs_rft"] = _verdict(
-        comparisons["grpo_minus_rft"], "GRPO (seed 0, best)", "expert iteration at equal episodes"
-    )
+    sentences["grpo_vs_rft"] = _verdict(comparisons["grpo_minus_rft"], grpo, "expert iteration at equal episodes")
     sentences["retry"] = _verdict(
         comparisons["retry_minus_no_retry"], "On noisy search, the retry reward", "the same training without it"
     )

@@ -63,6 +63,13 @@ def test_warm_starts_of_two_seeds_are_compared_on_the_same_questions() -> None:
     )["warm_seed1_minus_seed0"]
     assert sentence.startswith("The warm start of seed 1 beats that of seed 0") and "+50.0 points" in sentence
 
+    by_seed = campaign.verdicts(
+        {k: difference for k in ("seed3_best_minus_warm", "seed4_best_minus_warm", "grpo_minus_sft", "grpo_minus_rft")}
+        | {"retry_minus_no_retry": difference}
+    )
+    assert by_seed["seed4_best_minus_warm"].startswith("GRPO (chosen recipe, seed 4, best checkpoint) beats")
+    assert by_seed["grpo_vs_sft"].startswith("GRPO (seed 3, best) beats the warm-up continued")
+
 
 def test_a_warm_start_recorded_without_level_intervals_gets_them_from_its_verdicts() -> None:
     levels = campaign.test_levels(learning.LearningSetup().config("levels"))
