@@ -34,8 +34,9 @@ SUITES = (
     "learning_retry",
     "guidance",
     "campaign",
+    "anchor",
 )
-LONG_SUITES = ("learning", "learning_retry", "guidance", "campaign")
+LONG_SUITES = ("learning", "learning_retry", "guidance", "campaign", "anchor")
 """Suites that train for hours: run only when named (``--only learning``)."""
 README = Path(__file__).resolve().parent.parent / "README.md"
 

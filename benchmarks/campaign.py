@@ -268,7 +268,7 @@ def with_level_intervals(cells: dict[str, Any], levels: Mapping[str, str]) -> di
     return {**cells, "intervals_by_level": {level: [s["low"], s["high"], s["n"]] for level, s in summaries.items()}}
 
 
-def _paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return compare(a["verdicts"], b["verdicts"]).to_dict()
 
 
@@ -351,15 +351,15 @@ def comparisons(result: dict[str, Any], first: int) -> dict[str, dict[str, Any]]
     out = warm_starts_compared(result["warm_start"])
     for seed, run in result["final"].items():
         warm = result["warm_start"][seed]["test"]
-        out[f"seed{seed}_best_minus_warm"] = _paired(run["test_best"], warm)
-        out[f"seed{seed}_last_minus_warm"] = _paired(run["test_last"], warm)
+        out[f"seed{seed}_best_minus_warm"] = paired(run["test_best"], warm)
+        out[f"seed{seed}_last_minus_warm"] = paired(run["test_last"], warm)
     grpo = result["final"][str(first)]["test_best"]
-    out["grpo_minus_sft"] = _paired(grpo, result["references"]["sft"]["test"])
+    out["grpo_minus_sft"] = paired(grpo, result["references"]["sft"]["test"])
     rft = result["references"]["rft"]
-    out["grpo_minus_rft"] = _paired(grpo, rft.get("test_best", rft.get("test_last")))
+    out["grpo_minus_rft"] = paired(grpo, rft.get("test_best", rft.get("test_last")))
     retry = result["retry"]
-    out["retry_minus_no_retry"] = _paired(retry["retry"]["test_best"], retry["no-retry"]["test_best"])
-    out["retry_minus_noisy_warm"] = _paired(retry["retry"]["test_best"], retry["warm_start"]["test"])
+    out["retry_minus_no_retry"] = paired(retry["retry"]["test_best"], retry["no-retry"]["test_best"])
+    out["retry_minus_noisy_warm"] = paired(retry["retry"]["test_best"], retry["warm_start"]["test"])
     return out
 
 
@@ -367,7 +367,7 @@ def warm_starts_compared(warm_start: dict[str, dict[str, Any]]) -> dict[str, dic
     """Each later seed's warm start minus the first's on the test split: the same warm-up on the same kind of
     transcripts, so any difference is the seed's."""
     (first, first_run), *others = warm_start.items()
-    return {f"warm_seed{seed}_minus_seed{first}": _paired(run["test"], first_run["test"]) for seed, run in others}
+    return {f"warm_seed{seed}_minus_seed{first}": paired(run["test"], first_run["test"]) for seed, run in others}
 
 
 def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -403,7 +403,7 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
 # --- reporting ----------------------------------------------------------------------------------------------------
 
 
-def _cell(cells: dict[str, Any]) -> str:
+def row_cell(cells: dict[str, Any]) -> str:
     intervals = cells.get("intervals_by_level") or {}
 
     def level_cell(level: str, value: float) -> str:
@@ -417,7 +417,8 @@ def _cell(cells: dict[str, Any]) -> str:
 
 def _searching(cells: dict[str, Any]) -> str:
     searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
-    return f"{searches or float('nan'):.2f} searches/episode, retry rate {retries or float('nan'):.0%}"
+    searching = f"{searches:.2f}" if searches is not None else "–"
+    return f"{searching} searches/episode, retry rate " + (f"{retries:.0%}" if retries is not None else "–")
 
 
 def tables(result: dict[str, Any]) -> str:
@@ -442,24 +443,24 @@ def tables(result: dict[str, Any]) -> str:
     for seed, warm in result["warm_start"].items():
         spread = comparisons.get(f"warm_seed{seed}_minus_seed{next(iter(result['warm_start']))}")
         versus = f"{_difference(spread)} (vs the first seed's)" if spread else "–"
-        lines.append(f"| warm start, seed {seed} | {_cell(warm['test'])} | {versus} | – | – | – |")
+        lines.append(f"| warm start, seed {seed} | {row_cell(warm['test'])} | {versus} | – | – | – |")
     for seed, run in result["final"].items():
         tokens = run["generated_tokens"] + run["trained_sequence_tokens"]
         for which in ("best", "last"):
             lines.append(
-                f"| GRPO {result['chosen']}, seed {seed}, {which} | {_cell(run[f'test_{which}'])} | "
+                f"| GRPO {result['chosen']}, seed {seed}, {which} | {row_cell(run[f'test_{which}'])} | "
                 f"{_difference(comparisons[f'seed{seed}_{which}_minus_warm'])} | {run['episodes']:.0f} | "
                 f"{tokens:,.0f} | {run['training_seconds'] / 60:.1f} min |"
             )
     sft, rft = result["references"]["sft"], result["references"]["rft"]
     lines.append(
-        f"| warm-up continued (SFT) | {_cell(sft['test'])} | – | {sft['episodes']:.0f} | "
+        f"| warm-up continued (SFT) | {row_cell(sft['test'])} | – | {sft['episodes']:.0f} | "
         f"{sft['sft'].get('sft_tokens', float('nan')):,.0f} | {sft['sft']['sft_seconds'] / 60:.1f} min |"
     )
     rft_tokens = rft["generated_tokens"] + rft["trained_sequence_tokens"]
     lines.append(
-        f"| expert iteration (RFT), best | {_cell(rft['test_best'])} | – | {rft['episodes']:.0f} | {rft_tokens:,.0f} | "
-        f"{rft['training_seconds'] / 60:.1f} min |"
+        f"| expert iteration (RFT), best | {row_cell(rft['test_best'])} | – | {rft['episodes']:.0f} | "
+        f"{rft_tokens:,.0f} | {rft['training_seconds'] / 60:.1f} min |"
     )
     retry = result["retry"]
     lines += [
@@ -467,9 +468,9 @@ def tables(result: dict[str, Any]) -> str:
         f"GRPO minus SFT: {_difference(comparisons['grpo_minus_sft'])}; GRPO minus RFT: "
         f"{_difference(comparisons['grpo_minus_rft'])}.",
         "",
-        f"Retry ({result['setup']['retry']['env_id']}): warm start {_cell(retry['warm_start']['test'])}; rezero "
-        f"{_cell(retry['retry']['test_best'])}, {_searching(retry['retry']['test_best'])}; rezero-no-retry "
-        f"{_cell(retry['no-retry']['test_best'])}, {_searching(retry['no-retry']['test_best'])}; rezero minus "
+        f"Retry ({result['setup']['retry']['env_id']}): warm start {row_cell(retry['warm_start']['test'])}; rezero "
+        f"{row_cell(retry['retry']['test_best'])}, {_searching(retry['retry']['test_best'])}; rezero-no-retry "
+        f"{row_cell(retry['no-retry']['test_best'])}, {_searching(retry['no-retry']['test_best'])}; rezero minus "
         f"rezero-no-retry {_difference(comparisons['retry_minus_no_retry'])}; rezero minus the warm start "
         f"{_difference(comparisons['retry_minus_noisy_warm'])}.",
     ]
@@ -479,8 +480,8 @@ def tables(result: dict[str, Any]) -> str:
     else:
         lines += [
             "",
-            f"Apollo (32 test questions, judge {APOLLO_JUDGE}): warm start {_cell(apollo['warm_start']['test'])}; "
-            f"GRPO best {_cell(apollo['grpo_best']['test'])}.",
+            f"Apollo (32 test questions, judge {APOLLO_JUDGE}): warm start {row_cell(apollo['warm_start']['test'])}; "
+            f"GRPO best {row_cell(apollo['grpo_best']['test'])}.",
         ]
     lines += ["", *(f"- {sentence}" for sentence in result["verdicts"].values())]
     return "\n".join(lines)

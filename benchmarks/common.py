@@ -146,6 +146,18 @@ def write_results(results: list[SuiteResult], quick: bool, output_dir: Path = RE
     return json_path, md_path
 
 
+def read_suite(json_path: Path, name: str) -> dict[str, Any]:
+    """The metrics of suite ``name`` recorded in ``json_path`` (a file :func:`write_results` wrote)."""
+    try:
+        suites = json.loads(json_path.read_text())["suites"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{json_path}: not a readable benchmark results file ({error})") from error
+    if name not in suites:
+        raise ValueError(f"{json_path}: no suite {name!r} recorded there (it holds {', '.join(sorted(suites))})")
+    metrics: dict[str, Any] = suites[name]["metrics"]
+    return metrics
+
+
 def markdown_report(payload: dict[str, Any]) -> str:
     machine = payload["machine"]
     lines = [

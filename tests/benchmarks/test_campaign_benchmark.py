@@ -84,3 +84,8 @@ def test_a_warm_start_recorded_without_level_intervals_gets_them_from_its_verdic
     assert filled["single-hop"][0] < 1e-9 < filled["single-hop"][1] and sum(n for _, _, n in filled.values()) == 160
     recorded = {**cells, "intervals_by_level": {"two-hop": [0.1, 0.2, 57]}}
     assert campaign.with_level_intervals(recorded, levels) is recorded
+
+
+def test_a_retry_rate_of_zero_is_shown_as_zero_and_a_missing_one_as_a_dash() -> None:
+    assert campaign._searching({"mean_searches": 0.96, "retry_rate": 0.0}) == "0.96 searches/episode, retry rate 0%"
+    assert campaign._searching({}) == "– searches/episode, retry rate –"
