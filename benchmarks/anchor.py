@@ -16,16 +16,16 @@ been recorded and read:
   campaign's seed-0 run trained (10; episodes and tokens reported beside, as the references were matched to that
   run's 320 episodes), validated every :data:`EVAL_EVERY` steps; its best checkpoint (by validation) and its last
   step scored on the 160 test questions.
-- **Compared** (paired, the same test questions): with its warm start; and, only when the warm start gives the
-  recorded warm start's verdicts question for question (otherwise they started elsewhere), with the campaign's
-  recorded seed-0 best checkpoint (``beta`` 0), the SFT reference and expert iteration.
+- **Compared**, as first written (paired, the same test questions): with its warm start; and, only when the warm
+  start gives the recorded warm start's verdicts question for question (otherwise they started elsewhere), with the
+  campaign's recorded seed-0 best checkpoint (``beta`` 0), the SFT reference and expert iteration.
 - **Changed after the anchored run, before any control ran**: the retrained warm start answered 12 of the 160 test
   questions differently from the recorded one (55.0 % against 52.5 %; the fresh install had transformers 5.25.0,
   the campaign 5.24.0), so the recorded runs could not be compared. The controls are trained again from this warm
-  start instead, at the anchored run's settings: the same run with ``beta`` 0 (validated every
-  :data:`EVAL_EVERY` steps like the anchored one), and the warm-up continued on as many scripted transcripts as the
-  anchored run played episodes. Expert iteration is not rerun (its 20 steps and validations did not fit the
-  session); the campaign's recorded comparison stands for it.
+  start instead (the code now always does), at the anchored run's settings: the same run with ``beta`` 0
+  (validated every :data:`EVAL_EVERY` steps like the anchored one), and the warm-up continued on as many scripted
+  transcripts as the anchored run played episodes. Expert iteration is not rerun (its 20 steps and validations did
+  not fit the session); the campaign's recorded comparison stands for it.
 - **Read as** one run on one seed testing a diagnosis, not a new campaign: the campaign's verdicts stand as recorded.
 """
 
