@@ -44,7 +44,6 @@ from benchmarks.campaign import (
     QUICK_SETUP,
     TWO_HOP_GOAL,
     CampaignSetup,
-    paired,
     row_cell,
     sft_reference,
     test_levels,
@@ -52,7 +51,7 @@ from benchmarks.campaign import (
     with_level_intervals,
 )
 from benchmarks.common import RESULTS_DIR, SuiteResult, Target, read_suite
-from benchmarks.learning import REPO_ROOT, _difference, _verdict, warm_start
+from benchmarks.learning import REPO_ROOT, _difference, _verdict, paired, searching_cells, warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +142,7 @@ def verdicts(comparisons: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 
 def _searching(cells: dict[str, Any]) -> str:
-    searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
-    return (
-        (f"{searches:.2f}" if searches is not None else "–")
-        + " / "
-        + (f"{retries:.0%}" if retries is not None else "–")
-    )
+    return " / ".join(searching_cells(cells))
 
 
 def _row(name: str, cells: dict[str, Any], versus: str, run: dict[str, Any] | None) -> str:
@@ -226,7 +220,7 @@ def tables(result: dict[str, Any]) -> str:
 
 def targets(result: dict[str, Any]) -> list[Target]:
     comparisons, run = result["comparisons"], result["anchored"]
-    out = [
+    return [
         Target(
             "anchored best minus warm start, test points",
             100 * comparisons["anchored_best_minus_warm"]["difference"],
@@ -237,13 +231,10 @@ def targets(result: dict[str, Any]) -> list[Target]:
             100 * run["test_best"]["accuracy_by_level"].get(LEVEL, 0.0),
             100 * TWO_HOP_GOAL,
         ),
-    ]
-    out.append(
         Target(
             "anchored minus continued SFT, test points (CI low)", 100 * comparisons["anchored_minus_sft"]["low"], 0.0
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def run(quick: bool = False, setup: AnchorSetup | None = None) -> SuiteResult:

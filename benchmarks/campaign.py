@@ -53,13 +53,15 @@ from benchmarks.learning import (
     _accuracy_cells,
     _difference,
     _verdict,
+    paired,
     record_part,
     reuse_part,
+    searching_cells,
     warm_start,
 )
 from rezero_agents.grpo_config import PRESETS, GRPOConfig
 from rezero_agents.learners import make_learner
-from rezero_agents.stats import accuracy_summary, compare
+from rezero_agents.stats import accuracy_summary
 from rezero_env.types import split_tasks
 
 logger = logging.getLogger(__name__)
@@ -268,10 +270,6 @@ def with_level_intervals(cells: dict[str, Any], levels: Mapping[str, str]) -> di
     return {**cells, "intervals_by_level": {level: [s["low"], s["high"], s["n"]] for level, s in summaries.items()}}
 
 
-def paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    return compare(a["verdicts"], b["verdicts"]).to_dict()
-
-
 def measure(setup: CampaignSetup | None = None) -> dict[str, Any]:
     setup = setup or CampaignSetup()
     result: dict[str, Any] = {
@@ -416,9 +414,8 @@ def row_cell(cells: dict[str, Any]) -> str:
 
 
 def _searching(cells: dict[str, Any]) -> str:
-    searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
-    searching = f"{searches:.2f}" if searches is not None else "–"
-    return f"{searching} searches/episode, retry rate " + (f"{retries:.0%}" if retries is not None else "–")
+    searches, retries = searching_cells(cells)
+    return f"{searches} searches/episode, retry rate {retries}"
 
 
 def tables(result: dict[str, Any]) -> str:

@@ -219,7 +219,7 @@ def _mean(values: Sequence[float]) -> float:
     return float(sum(values) / len(values)) if values else float("nan")
 
 
-def _paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return compare(a["verdicts"], b["verdicts"]).to_dict()
 
 
@@ -244,18 +244,18 @@ def measure(setup: LearningSetup | None = None) -> dict[str, Any]:
             seed_result["sft_reference"] = sft_reference(setup, seed, warm, runs["retry"]["training_seconds"])
         comparisons = {}
         for name, run in runs.items():
-            comparisons[f"{name}_best_minus_warm"] = _paired(run["test_best"], warm["test"])
-            comparisons[f"{name}_last_minus_warm"] = _paired(run["test_last"], warm["test"])
+            comparisons[f"{name}_best_minus_warm"] = paired(run["test_best"], warm["test"])
+            comparisons[f"{name}_last_minus_warm"] = paired(run["test_last"], warm["test"])
         for suffix in (s for s in RETRY_PAIRS if "retry" + s in runs):
             retry, no_retry = runs["retry" + suffix], runs["no-retry" + suffix]
             for which in ("best", "last"):
-                comparisons[f"{_pair_key('retry_minus_no_retry', suffix)}_{which}"] = _paired(
+                comparisons[f"{_pair_key('retry_minus_no_retry', suffix)}_{which}"] = paired(
                     retry[f"test_{which}"], no_retry[f"test_{which}"]
                 )
         if "sft_reference" in seed_result:
             reference = seed_result["sft_reference"]["test"]
-            comparisons["sft_reference_minus_warm"] = _paired(reference, warm["test"])
-            comparisons["retry_best_minus_sft_reference"] = _paired(runs["retry"]["test_best"], reference)
+            comparisons["sft_reference_minus_warm"] = paired(reference, warm["test"])
+            comparisons["retry_best_minus_sft_reference"] = paired(runs["retry"]["test_best"], reference)
         seed_result["comparisons"] = comparisons
         seed_result["verdicts"] = verdicts(comparisons)
         seed_result["wall_seconds"] = time.perf_counter() - began
@@ -353,14 +353,15 @@ def _difference(comparison: dict[str, Any]) -> str:
     )
 
 
+def searching_cells(cells: dict[str, Any]) -> tuple[str, str]:
+    """Searches per episode and retry rate of an evaluation, formatted ("–" where it was not recorded)."""
+    searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
+    return (f"{searches:.2f}" if searches is not None else "–"), (f"{retries:.0%}" if retries is not None else "–")
+
+
 def _searching(cells: dict[str, Any]) -> str:
     """The searches/episode and retry-rate cells of a row."""
-    searches, retries = cells.get("mean_searches"), cells.get("retry_rate")
-    return (
-        (f"{searches:.2f}" if searches is not None else "–")
-        + " | "
-        + (f"{retries:.0%}" if retries is not None else "–")
-    )
+    return " | ".join(searching_cells(cells))
 
 
 def tables(result: dict[str, Any]) -> str:

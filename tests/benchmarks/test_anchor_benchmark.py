@@ -16,7 +16,7 @@ from tests.benchmarks.test_learning_benchmark import TINY
 
 
 def _recorded_campaign(tmp_path: Path, warm_verdicts: dict[str, bool]) -> Path:
-    """A results file holding a campaign whose runs all answered the first question only."""
+    """A results file holding a campaign (the parts the follow-up reads) whose run answered the first question only."""
     first = sorted(warm_verdicts)[0]
     cells = {"accuracy": 0.5, "low": 0.1, "high": 0.9, "n": len(warm_verdicts)}
     test = {**cells, "verdicts": {task: task == first for task in warm_verdicts}}
@@ -33,7 +33,6 @@ def _recorded_campaign(tmp_path: Path, warm_verdicts: dict[str, bool]) -> Path:
         "chosen": "trajectory",
         "warm_start": {"0": {"test": {**cells, "verdicts": warm_verdicts}}},
         "final": {"0": run},
-        "references": {"sft": {"test": test, "episodes": 16.0, "sft": {"sft_seconds": 30.0}}, "rft": run},
     }
     json_path, _ = write_results([SuiteResult("campaign", metrics)], quick=False, output_dir=tmp_path / "results")
     return json_path
